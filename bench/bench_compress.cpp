@@ -24,8 +24,9 @@
 #include "distopt/data/idx.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
-#include "distopt/run/evaluator.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
+#include "distopt/method/evaluator.hpp"
 #include "distopt/run/options.hpp"
 
 using namespace distopt;

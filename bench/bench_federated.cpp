@@ -22,7 +22,8 @@
 #include "distopt/data/load.hpp"
 #include "distopt/model/mlp.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 
 using namespace distopt;

@@ -18,9 +18,10 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 
 using namespace distopt;
@@ -72,7 +73,7 @@ TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
 }
 
 TrainRun train(Communicator& comm, const Config& cfg) {
-  return train(comm, cfg, TrainerOptions::from(cfg));
+  return train(comm, cfg, trainer_options_from(cfg));
 }
 
 double final_gns(const TrainRun& r) {
@@ -190,12 +191,12 @@ TEST(Downlink, ResumeIsExact) {
     if (std::string(algo) == "fedavg") kv["lr"] = "0.1";
     const auto cfg = make_config(kv);
     const TrainRun full = train(world, cfg);
-    auto first = TrainerOptions::from(cfg);
+    auto first = trainer_options_from(cfg);
     first.rounds = 10;
     first.checkpoint_every = 6;
     first.checkpoint_path = ckpt;
     train(world, cfg, first);
-    auto second = TrainerOptions::from(cfg);
+    auto second = trainer_options_from(cfg);
     second.resume_path = ckpt;
     const TrainRun resumed = train(world, cfg, second);
     EXPECT_EQ((resumed.x - full.x).norm(), 0.0) << algo;

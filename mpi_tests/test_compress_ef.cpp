@@ -18,9 +18,10 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 
 using namespace distopt;
@@ -122,7 +123,7 @@ TEST(ErrorFeedback, Ef21FamilyReachesTargetWhileCompressedGdStalls) {
     kv.emplace("eval-every", "10");
     kv.emplace("target-metric", "grad_norm_sq<1e-8");
     auto cfg = make_config(kv);
-    return train(comm, cfg, TrainerOptions::from(cfg));
+    return train(comm, cfg, trainer_options_from(cfg));
   };
   const TrainRun ef21 = run({{"feedback", "ef21"}, {"lr", "theory"}, {"lr-factor", factor}});
   report(comm, "ef21 topk:2 (theory step)", ef21);
@@ -165,8 +166,8 @@ TEST(ErrorFeedback, SameTrajectoryAtAnyRankCountAndResumeIsExact) {
                             {"rounds", "25"},
                             {"eval-every", "25"},
                             {"wire-precision", "float32"}});
-    const TrainRun rw = train(world, cfg, TrainerOptions::from(cfg));
-    const TrainRun rs = train(self, cfg, TrainerOptions::from(cfg));  // all 20 workers on this rank
+    const TrainRun rw = train(world, cfg, trainer_options_from(cfg));
+    const TrainRun rs = train(self, cfg, trainer_options_from(cfg));  // all 20 workers on this rank
     EXPECT_EQ((rw.x - rs.x).norm(), 0.0) << spec << ": bitwise identical at any rank count";
     EXPECT_EQ(rw.log.column("bytes_logical"), rs.log.column("bytes_logical")) << spec;
   }
@@ -179,13 +180,13 @@ TEST(ErrorFeedback, SameTrajectoryAtAnyRankCountAndResumeIsExact) {
                             {"lr", "0.5"},
                             {"rounds", "16"},
                             {"eval-every", "4"}});
-    const TrainRun full = train(world, cfg, TrainerOptions::from(cfg));
-    auto first = TrainerOptions::from(cfg);
+    const TrainRun full = train(world, cfg, trainer_options_from(cfg));
+    auto first = trainer_options_from(cfg);
     first.rounds = 10;
     first.checkpoint_every = 6;
     first.checkpoint_path = ckpt;
     train(world, cfg, first);
-    auto second = TrainerOptions::from(cfg);
+    auto second = trainer_options_from(cfg);
     second.resume_path = ckpt;
     const TrainRun resumed = train(world, cfg, second);
     EXPECT_EQ((resumed.x - full.x).norm(), 0.0) << fb;

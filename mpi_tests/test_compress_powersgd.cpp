@@ -12,9 +12,11 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/run/trainer_config.hpp"
 
 using namespace distopt;
 
@@ -79,7 +81,7 @@ TrainRun train(Communicator& comm, std::map<std::string, std::string> kv,
   RunContext ctx{comm, cfg, *obj, data, pl, cfg.get_uint("seed"),
                  reduction_from_string(cfg.get("reduction")), std::vector<double>(kAgents, 1.0 / kAgents)};
   auto algo = make_algorithm(ctx);
-  Trainer t(ctx, *algo, topt ? *topt : TrainerOptions::from(cfg));
+  Trainer t(ctx, *algo, topt ? *topt : trainer_options_from(cfg));
   TrainRun r;
   r.summary = t.run();
   r.x = algo->model();
@@ -137,11 +139,11 @@ TEST(PowerSgd, SameTrajectoryAtAnyRankCountAndExactResume) {
   kv16["eval-every"] = "4";
   kv16["wire-precision"] = "float32";
   const TrainRun full = train(world, kv16);
-  auto first = TrainerOptions::from(Config::from_map(train_options(), {{"rounds", "10"}, {"eval-every", "4"}}));
+  auto first = trainer_options_from(Config::from_map(train_options(), {{"rounds", "10"}, {"eval-every", "4"}}));
   first.checkpoint_every = 6;
   first.checkpoint_path = ckpt;
   train(world, kv16, first);
-  auto second = TrainerOptions::from(Config::from_map(train_options(), {{"rounds", "16"}, {"eval-every", "4"}}));
+  auto second = trainer_options_from(Config::from_map(train_options(), {{"rounds", "16"}, {"eval-every", "4"}}));
   second.resume_path = ckpt;
   const TrainRun resumed = train(world, kv16, second);
   EXPECT_EQ((resumed.x - full.x).norm(), 0.0);

@@ -90,16 +90,16 @@ TEST(FederatedCheckpoint, ResumeEqualsUninterruptedRun) {
     // A fresh communicator wrapper per run: traffic counters start at zero.
     auto c1 = Communicator::world(), c2 = Communicator::world(), c3 = Communicator::world();
     Communicator self(MPI_COMM_SELF);
-    const TrainRun full = train(c1, kProblem, cfg, TrainerOptions::from(cfg));
+    const TrainRun full = train(c1, kProblem, cfg, trainer_options_from(cfg));
 
-    auto first = TrainerOptions::from(cfg);
+    auto first = trainer_options_from(cfg);
     first.rounds = 13;
     first.checkpoint_every = 9;  // one checkpoint, at round 9; rounds 10..13 are then thrown away
     first.checkpoint_path = ckpt;
     const TrainRun part = train(c2, kProblem, cfg, first);
     ASSERT_EQ(part.summary.checkpoint_written, ckpt);
 
-    auto second = TrainerOptions::from(cfg);
+    auto second = trainer_options_from(cfg);
     second.resume_path = ckpt;
     const TrainRun resumed = train(c3, kProblem, cfg, second);
     EXPECT_EQ((resumed.x - full.x).norm(), 0.0) << label(kv) << ": resume must continue bit for bit";
@@ -150,10 +150,10 @@ TEST(FederatedCheckpoint, SigtermLeavesALoadableCheckpoint) {
   const std::string ckpt = checkpoint_path(comm, "sigterm");
 
   auto c1 = Communicator::world(), c2 = Communicator::world(), c3 = Communicator::world();
-  const TrainRun full = train(c1, kProblem, cfg, TrainerOptions::from(cfg));
+  const TrainRun full = train(c1, kProblem, cfg, trainer_options_from(cfg));
 
   RaiseAt raiser(comm.size() - 1, comm.rank(), 7);
-  auto first = TrainerOptions::from(cfg);
+  auto first = trainer_options_from(cfg);
   first.checkpoint_path = ckpt;
   const TrainRun stopped = train(c2, kProblem, cfg, first, &raiser);
   clear_stop_request();
@@ -175,7 +175,7 @@ TEST(FederatedCheckpoint, SigtermLeavesALoadableCheckpoint) {
   EXPECT_GE(with_state, 4);  // at least the 4 clients of round 1
   EXPECT_LE(with_state, kProblem.clients);
 
-  auto second = TrainerOptions::from(cfg);
+  auto second = trainer_options_from(cfg);
   second.resume_path = ckpt;
   const TrainRun resumed = train(c3, kProblem, cfg, second);
   EXPECT_EQ(resumed.summary.termination, "budget");

@@ -201,7 +201,7 @@ MetricRow one_run(const Problem& p, std::map<std::string, std::string> kv, std::
   kv["eval-every"] = std::to_string(rounds);
   auto comm = Communicator::world();
   const Config cfg = make_config(p, kv);
-  return train(comm, p, cfg, TrainerOptions::from(cfg)).summary.final_row;
+  return train(comm, p, cfg, trainer_options_from(cfg)).summary.final_row;
 }
 
 }  // namespace

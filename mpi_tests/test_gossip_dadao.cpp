@@ -10,7 +10,8 @@
 
 #include "distopt/core/error.hpp"
 #include "distopt/gossip/dadao.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/run/trainer_config.hpp"
 #include "distopt/topology/graph_spec.hpp"
 #include "test_gossip_problems.hpp"
 
@@ -172,7 +173,7 @@ TEST(Dadao, TrainerTimeBudgetAndTarget) {
                                  {"target-metric", "dist_to_opt<1e-4"}});
   auto algo = make_algorithm(*s->ctx);
   ASSERT_EQ(algo->name(), "dadao");
-  auto opt = TrainerOptions::from(s->config);
+  auto opt = trainer_options_from(s->config);
   EXPECT_EQ(opt.rounds, 121);
   opt.target.reset();
   Trainer trainer(*s->ctx, *algo, opt);
@@ -187,7 +188,7 @@ TEST(Dadao, TrainerTimeBudgetAndTarget) {
   auto s2 = make_setup(world, p, {{"algorithm", "dadao"}, {"graph", "ring"}, {"time", "400"},
                                   {"target-metric", "dist_to_opt<1e-6"}});
   auto algo2 = make_algorithm(*s2->ctx);
-  Trainer t2(*s2->ctx, *algo2, TrainerOptions::from(s2->config));
+  Trainer t2(*s2->ctx, *algo2, trainer_options_from(s2->config));
   const Summary sum2 = t2.run();
   EXPECT_EQ(sum2.termination, "target");
   EXPECT_LT(sum2.final_row.get("dist_to_opt"), 1e-6);

@@ -13,7 +13,8 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 
 namespace distopt::gossip_test {

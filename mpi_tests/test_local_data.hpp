@@ -11,7 +11,8 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
 
 namespace distopt::test {
 

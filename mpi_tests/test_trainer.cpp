@@ -14,9 +14,11 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 
 using namespace distopt;
@@ -105,7 +107,7 @@ TEST(GradientDescent, ReachesCentralisedOptimumOfStronglyConvexLogistic) {
   auto comm = Communicator::world();
   const double l2 = 0.05;
   auto cfg = make_config({{"l2", "0.05"}, {"lr", "2.0"}, {"rounds", "400"}, {"eval-every", "50"}});
-  auto topt = TrainerOptions::from(cfg);
+  auto topt = trainer_options_from(cfg);
   TrainRun r = train(comm, cfg, topt);
   const Vector xs = newton_solve(l2);
   EXPECT_LT(r.summary.final_row.get("grad_norm_sq"), 1e-12);
@@ -127,8 +129,8 @@ TEST(GradientDescent, SameResultAtAnyRankCount) {
                             {"rounds", "60"},
                             {"eval-every", "60"},
                             {"reduction", red}});
-    TrainRun rw = train(world, cfg, TrainerOptions::from(cfg));
-    TrainRun rs = train(self, cfg, TrainerOptions::from(cfg));  // all agents on this rank alone
+    TrainRun rw = train(world, cfg, trainer_options_from(cfg));
+    TrainRun rs = train(self, cfg, trainer_options_from(cfg));  // all agents on this rank alone
     const double rel = (rw.x - rs.x).norm() / rs.x.norm();
     if (std::string(red) == "ordered") {
       EXPECT_EQ(rel, 0.0) << "ordered reduction must be bitwise identical at any rank count";
@@ -147,8 +149,8 @@ TEST(GradientDescent, SgdMinibatchesDoNotDependOnPlacement) {
                           {"rounds", "30"},
                           {"eval-every", "30"},
                           {"reduction", "ordered"}});
-  TrainRun rw = train(world, cfg, TrainerOptions::from(cfg));
-  TrainRun rs = train(self, cfg, TrainerOptions::from(cfg));
+  TrainRun rw = train(world, cfg, trainer_options_from(cfg));
+  TrainRun rs = train(self, cfg, trainer_options_from(cfg));
   EXPECT_EQ((rw.x - rs.x).norm(), 0.0);
   EXPECT_LT(rw.summary.final_row.get("loss"), std::log(2.0));
 }
@@ -162,15 +164,15 @@ TEST(GradientDescent, ResumeEqualsUninterruptedRun) {
                           {"lr", "0.3"},
                           {"rounds", "20"},
                           {"eval-every", "5"}});
-  TrainRun full = train(comm, cfg, TrainerOptions::from(cfg));
+  TrainRun full = train(comm, cfg, trainer_options_from(cfg));
 
-  auto first = TrainerOptions::from(cfg);
+  auto first = trainer_options_from(cfg);
   first.rounds = 12;
   first.checkpoint_every = 6;  // checkpoints at rounds 6 (and 12 is the end: none)
   first.checkpoint_path = ckpt;
   train(comm, cfg, first);
 
-  auto second = TrainerOptions::from(cfg);
+  auto second = trainer_options_from(cfg);
   second.resume_path = ckpt;
   TrainRun resumed = train(comm, cfg, second);
   ASSERT_EQ(resumed.x.size(), full.x.size());
@@ -189,7 +191,7 @@ TEST(Trainer, TargetMetricStopsAndIsRecorded) {
                           {"rounds", "1000"},
                           {"eval-every", "1"},
                           {"target-metric", "grad_norm_sq<1e-6"}});
-  TrainRun r = train(comm, cfg, TrainerOptions::from(cfg));
+  TrainRun r = train(comm, cfg, trainer_options_from(cfg));
   ASSERT_TRUE(r.summary.target_round.has_value());
   EXPECT_EQ(r.summary.termination, "target");
   EXPECT_LT(r.summary.final_row.get("grad_norm_sq"), 1e-6);

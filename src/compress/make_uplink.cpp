@@ -1,5 +1,5 @@
-// Selection of the uplink from the options (--compressor, --feedback, --wire-precision,
-// --econtrol-eta): the dense uplink when nothing is compressed, PowerSGD for powersgd:<rank>,
+// Selection of the uplink from its options (UplinkOptions: --compressor, --feedback,
+// --wire-precision, --econtrol-eta): the dense uplink when nothing is compressed, PowerSGD for powersgd:<rank>,
 // a CompressedUplink otherwise; and of the downlink (--compressor-down, see downlink.hpp). Every
 // option is validated here, before any training.
 #include "distopt/compress/uplink.hpp"
@@ -10,23 +10,12 @@
 #include "distopt/compress/downlink.hpp"
 #include "distopt/compress/power_sgd_uplink.hpp"
 #include "distopt/compress/step_size.hpp"
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/parse.hpp"
 #include "distopt/model/objective.hpp"
 
 namespace distopt {
-
-void add_uplink_options(po::options_description& d) {
-  add_option(d, "compressor", "none",
-             "uplink compressor: none | topk:<k or fraction> | randk:<k or fraction> | qsgd:<levels> | "
-             "natural | sign | powersgd:<rank>");
-  add_option(d, "compressor-down", "none",
-             "downlink compressor of the model, with EF21-P primal error feedback: none | "
-             "topk:<k or fraction> | randk:<k or fraction> | qsgd:<levels> | natural | sign");
-  add_option(d, "feedback", "none", "error feedback: none | ef14 | ef21 | ef21w | econtrol");
-  add_option(d, "wire-precision", "float64", "precision of values on the wire: float64 | float32");
-  add_option(d, "econtrol-eta", "0.1", "EControl feedback strength eta (>= 0)");
-  add_option(d, "lr-factor", "1", "multiplier of the theoretical step size (--lr theory)");
-}
 
 namespace {
 /// FNV-1a of the stream name, mixed into the seed so two uplinks of one run draw differently.
@@ -40,12 +29,19 @@ std::uint64_t stream_seed(std::uint64_t seed, const std::string& stream) {
 }
 }  // namespace
 
-std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const std::string& stream) {
-  const auto& cfg = ctx.config;
-  const std::string spec = cfg.get("compressor");
-  const auto feedback = feedback_from_string(cfg.get("feedback"));
-  const auto precision = wire_precision_from_string("wire-precision", cfg.get("wire-precision"));
-  const double eta = cfg.get_nonnegative("econtrol-eta");
+void UplinkOptions::validate() const {
+  feedback_from_string(feedback);
+  check::nonnegative("econtrol-eta", econtrol_eta);
+}
+
+void DownlinkOptions::validate() const {}
+
+std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& options, const std::string& stream) {
+  options.validate();
+  const std::string& spec = options.compressor;
+  const auto feedback = feedback_from_string(options.feedback);
+  const auto precision = options.precision;
+  const double eta = options.econtrol_eta;
   const std::uint64_t seed = stream_seed(ctx.seed, stream);
   const Index d = ctx.objective.dim();
 
@@ -85,9 +81,11 @@ std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const std::string& stream) 
   return std::make_unique<CompressedUplink>(ctx.comm, ctx.reduction, ctx.placement, d, std::move(o));
 }
 
-std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const std::string& stream) {
-  const std::string spec = ctx.config.get("compressor-down");
-  const auto precision = wire_precision_from_string("wire-precision", ctx.config.get("wire-precision"));
+std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const DownlinkOptions& options,
+                                       const std::string& stream) {
+  options.validate();
+  const std::string& spec = options.compressor;
+  const auto precision = options.precision;
   if (spec == "none") return nullptr;  // the model goes down dense, exactly as without the option
   if (spec.rfind("powersgd", 0) == 0) {
     throw ConfigError("compressor-down",

@@ -6,14 +6,15 @@
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
+#include "distopt/run/compress_config.hpp"  // TRANSITIONAL
 
 namespace distopt {
 
 GradientDescent::GradientDescent(RunContext& ctx, bool stochastic)
     : ctx_(ctx),
       stochastic_(stochastic),
-      uplink_(make_uplink(ctx, "grad")),
-      downlink_(make_downlink(ctx, "down")) {
+      uplink_(make_uplink(ctx, uplink_options_from(ctx.config), "grad")),
+      downlink_(make_downlink(ctx, downlink_options_from(ctx.config), "down")) {
   lr_ = resolve_step_size(ctx);  // a number, or "theory" (compress/step_size.hpp)
   batch_size_ = ctx.config.get_int_at_least("batch-size", 0);
   if (stochastic_ && batch_size_ == 0) {

@@ -6,6 +6,7 @@
 #include "distopt/core/error.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
+#include "distopt/run/compress_config.hpp"  // TRANSITIONAL
 
 namespace distopt {
 
@@ -36,8 +37,8 @@ FederatedRound::FederatedRound(RunContext& ctx, std::string name)
   if (static_cast<Index>(ctx.agent_weights.size()) != ctx.placement.agents()) {
     throw Error("FederatedRound: agent_weights must hold one weight per client");
   }
-  uplink_ = make_uplink(ctx, "update");
-  downlink_ = make_downlink(ctx, "down");
+  uplink_ = make_uplink(ctx, uplink_options_from(ctx.config), "update");  // TRANSITIONAL
+  downlink_ = make_downlink(ctx, downlink_options_from(ctx.config), "down");
 }
 
 double FederatedRound::local_lr(std::int64_t round) const {

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "distopt/run/algorithm.hpp"
-#include "distopt/run/evaluator.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/method/evaluator.hpp"
 
 namespace distopt {
 

@@ -7,7 +7,8 @@
 #include "distopt/dataparallel/gradient_descent.hpp"
 #include "distopt/federated/federated.hpp"
 #include "distopt/gossip/gossip_options.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/run/compress_config.hpp"
+#include "distopt/run/method_registry.hpp"
 
 namespace distopt {
 
@@ -41,8 +42,8 @@ void add_method_options(po::options_description& d) {
   for (const auto& f : families()) f.add_options(d);
 }
 
-std::unique_ptr<Algorithm> make_algorithm(RunContext& ctx) {
-  const auto name = ctx.config.get("algorithm");
+std::unique_ptr<Algorithm> make_algorithm(const Config& config, RunContext& ctx) {
+  const auto name = config.get("algorithm");
   std::string known;
   for (const auto& f : families()) {
     if (auto a = f.make(name, ctx)) return a;
@@ -50,5 +51,7 @@ std::unique_ptr<Algorithm> make_algorithm(RunContext& ctx) {
   }
   throw ConfigError("algorithm", "unknown method '" + name + "' (known: " + known + ")");
 }
+
+std::unique_ptr<Algorithm> make_algorithm(RunContext& ctx) { return make_algorithm(ctx.config, ctx); }
 
 }  // namespace distopt

@@ -97,38 +97,6 @@ void Config::set(const std::string& key, const std::string& value) {
   given_[key] = true;
 }
 
-double parse_double(const std::string& key, const std::string& text) {
-  const char* b = text.c_str();
-  char* e = nullptr;
-  errno = 0;
-  const double v = std::strtod(b, &e);
-  if (text.empty() || e == b || *e != '\0' || errno == ERANGE || !std::isfinite(v)) {
-    throw ConfigError(key, "expected a number, got '" + text + "'");
-  }
-  return v;
-}
-
-std::int64_t parse_int(const std::string& key, const std::string& text) {
-  const char* b = text.c_str();
-  char* e = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(b, &e, 10);
-  if (text.empty() || e == b || *e != '\0' || errno == ERANGE) {
-    // Accept integral values written as floats (1e6).
-    double d = 0;
-    try {
-      d = parse_double(key, text);
-    } catch (const ConfigError&) {
-      throw ConfigError(key, "expected an integer, got '" + text + "'");
-    }
-    if (d != std::floor(d) || std::fabs(d) > 9.0e18) {
-      throw ConfigError(key, "expected an integer, got '" + text + "'");
-    }
-    return static_cast<std::int64_t>(d);
-  }
-  return v;
-}
-
 double Config::get_double(const std::string& key) const { return parse_double(key, get(key)); }
 std::int64_t Config::get_int(const std::string& key) const { return parse_int(key, get(key)); }
 std::uint64_t Config::get_uint(const std::string& key) const {
@@ -185,19 +153,6 @@ std::string Config::get_choice(const std::string& key, const std::vector<std::st
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
   throw ConfigError(key, "must be one of " + list + " (got '" + v + "')");
-}
-
-std::map<std::string, std::string> parse_kv_list(const std::string& key, const std::string& text) {
-  std::map<std::string, std::string> out;
-  if (text.empty()) return out;
-  for (const auto& item : split(text, ',')) {
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw ConfigError(key, "expected key=value, got '" + item + "'");
-    }
-    out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return out;
 }
 
 }  // namespace distopt

@@ -13,10 +13,12 @@
 #include "distopt/data/load.hpp"
 #include "distopt/io/hdf5.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 #include "distopt/run/options.hpp"
 #include "distopt/run/progress.hpp"
 #include "distopt/run/result_file.hpp"
+#include "distopt/run/trainer_config.hpp"
+#include "distopt/run/method_registry.hpp"
 
 namespace distopt {
 
@@ -85,7 +87,7 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     config.get_nonnegative("nonconvex-reg");
     config.get_int_at_least("batch-size", 0);
     config.get_in("test-fraction", 0.0, 1.0, false, true);
-    topt = TrainerOptions::from(config);
+    topt = trainer_options_from(config);
   });
   std::string output = config.has("output") ? config.get("output") : "";
   if (output.empty()) output = default_output(comm, config.get("algorithm"));

@@ -1,6 +1,6 @@
 #include "distopt/run/options.hpp"
 
-#include "distopt/run/algorithm.hpp"
+#include "distopt/run/method_registry.hpp"
 
 namespace distopt {
 

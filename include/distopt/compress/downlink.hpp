@@ -23,7 +23,8 @@
 #include <vector>
 
 #include "distopt/compress/compressor.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/compress/link_options.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 
@@ -64,6 +65,9 @@ class Downlink {
 /// nullptr for "none": then the method sends the model dense, exactly as without the option.
 /// `stream` mixes into the seed like make_uplink's. ConfigError("compressor-down", ...) for bad
 /// specs and for powersgd (not supported on the downlink).
-std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const std::string& stream = "down");
+/// The downlink its options select, or nullptr for --compressor-down none (the model goes down
+/// dense). ConfigError naming the key for a bad spec.
+std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const DownlinkOptions& options,
+                                       const std::string& stream = "down");
 
 }  // namespace distopt

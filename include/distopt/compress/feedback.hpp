@@ -12,7 +12,7 @@
 #include <string>
 
 #include "distopt/core/types.hpp"
-#include "distopt/run/state_archive.hpp"
+#include "distopt/method/state_archive.hpp"
 
 namespace distopt {
 

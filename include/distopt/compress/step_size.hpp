@@ -9,7 +9,7 @@
 // bounded by L_AM (used here: a valid, slightly conservative bound). Uncompressed gd: γ = 1/L.
 #include <vector>
 
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 

@@ -13,7 +13,8 @@
 #include <memory>
 
 #include "distopt/comm/agent_sum.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/compress/link_options.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 
@@ -48,10 +49,10 @@ class DenseUplink : public Uplink {
   Index dim_ = 0;
 };
 
-/// Builds the uplink selected by --compressor / --feedback (dense when both are none).
-/// `stream` distinguishes independent uplinks of one run (e.g. "grad", "update").
-std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const std::string& stream = "up");
-/// Declares --compressor, --feedback, --wire-precision, ... (the compression family's options).
-void add_uplink_options(po::options_description& d);
+/// Builds the uplink its options select (dense when nothing is compressed); validates them
+/// (ConfigError naming the key). `stream` distinguishes independent uplinks of one run (e.g.
+/// "grad", "update"): each draws its own random numbers.
+std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& options,
+                                   const std::string& stream = "up");
 
 }  // namespace distopt

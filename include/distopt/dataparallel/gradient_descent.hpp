@@ -14,7 +14,7 @@
 #include "distopt/compress/downlink.hpp"
 #include "distopt/compress/uplink.hpp"
 #include "distopt/data/dataset.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "distopt/core/types.hpp"
-#include "distopt/run/state_archive.hpp"
+#include "distopt/method/state_archive.hpp"
 
 namespace distopt {
 

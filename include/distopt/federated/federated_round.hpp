@@ -36,7 +36,7 @@
 #include "distopt/federated/client_sampler.hpp"
 #include "distopt/federated/local_solver.hpp"
 #include "distopt/federated/server_optimizer.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 

@@ -14,7 +14,7 @@
 
 #include "distopt/core/types.hpp"
 #include "distopt/run/config.hpp"
-#include "distopt/run/state_archive.hpp"
+#include "distopt/method/state_archive.hpp"
 
 namespace distopt {
 

@@ -15,7 +15,7 @@
 #include "distopt/gossip/gossip_problem.hpp"
 #include "distopt/gossip/virtual_time_engine.hpp"
 #include "distopt/gossip/wall_clock_engine.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 

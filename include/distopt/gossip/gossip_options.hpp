@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 

@@ -10,7 +10,7 @@
 
 #include "distopt/data/dataset.hpp"
 #include "distopt/gossip/straggler.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 #include "distopt/topology/graph.hpp"
 #include "distopt/topology/spectrum.hpp"
 

@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "distopt/gossip/gossip_problem.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 #include "distopt/topology/metropolis.hpp"
 
 namespace distopt {

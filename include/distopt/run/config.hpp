@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "distopt/core/parse.hpp"
 #include "distopt/core/strings.hpp"
 #include "distopt/core/types.hpp"
 
@@ -53,13 +54,6 @@ class Config {
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> given_;
 };
-
-/// Parses a number; throws ConfigError(key, "expected a number, got '...'").
-double parse_double(const std::string& key, const std::string& text);
-std::int64_t parse_int(const std::string& key, const std::string& text);
-
-/// Parses "k1=v1,k2=v2" into a map; throws ConfigError(key, ...) on malformed items.
-std::map<std::string, std::string> parse_kv_list(const std::string& key, const std::string& text);
 
 /// Declares an option that takes a value, with a default shown in --help.
 void add_option(po::options_description& d, const char* name, const char* default_value,

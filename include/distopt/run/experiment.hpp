@@ -6,7 +6,7 @@
 
 #include "distopt/comm/communicator.hpp"
 #include "distopt/run/config.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
 
 namespace distopt {
 

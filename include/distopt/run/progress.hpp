@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
 
 namespace distopt {
 

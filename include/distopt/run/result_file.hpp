@@ -8,7 +8,7 @@
 
 #include "distopt/io/metrics.hpp"
 #include "distopt/run/config.hpp"
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
 
 namespace distopt {
 

@@ -1,8 +1,8 @@
-#include "distopt/run/evaluator.hpp"
+#include "distopt/method/evaluator.hpp"
 
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/algorithm.hpp"
+#include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 

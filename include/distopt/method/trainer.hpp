@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "distopt/io/metrics.hpp"
-#include "distopt/run/algorithm.hpp"
-#include "distopt/run/evaluator.hpp"
+#include "distopt/method/algorithm.hpp"
+#include "distopt/method/evaluator.hpp"
 
 namespace distopt {
 
@@ -31,7 +31,6 @@ struct TrainerOptions {
   std::string checkpoint_path;        // --checkpoint (default: <output>.ckpt.h5)
   std::string resume_path;            // --resume
   std::optional<Vector> initial_model; // --init (else the objective's initial point)
-  static TrainerOptions from(const Config& c);
 };
 
 /// Progress callback: called on every rank at each evaluation point (printers act on rank 0).

@@ -8,7 +8,7 @@
 #include "distopt/core/error.hpp"
 #include "distopt/core/strings.hpp"
 #include "distopt/io/hdf5.hpp"
-#include "distopt/run/state_archive.hpp"
+#include "distopt/method/state_archive.hpp"
 
 namespace distopt {
 

@@ -1,4 +1,4 @@
-#include "distopt/run/state_archive.hpp"
+#include "distopt/method/state_archive.hpp"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "distopt/run/trainer.hpp"
+#include "distopt/method/trainer.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "distopt/core/error.hpp"
+#include "distopt/core/parse.hpp"
 #include "distopt/model/objective.hpp"
 
 namespace distopt {
@@ -48,23 +49,6 @@ std::string TargetMetric::str() const {
   std::ostringstream os;
   os << name << (less ? "<" : ">") << value;
   return os.str();
-}
-
-TrainerOptions TrainerOptions::from(const Config& c) {
-  TrainerOptions o;
-  o.rounds = c.get_int_at_least("rounds", 0);
-  // Event-driven methods (dadao) take --time T: T units of virtual time, one per round.
-  if (c.has("time") && !c.get("time").empty()) {
-    o.rounds = static_cast<std::int64_t>(std::ceil(c.get_positive("time")));
-  }
-  o.eval_every = c.get_int_at_least("eval-every", 1);
-  if (c.has("target-metric") && !c.get("target-metric").empty()) {
-    o.target = TargetMetric::parse(c.get("target-metric"));
-  }
-  o.checkpoint_every = c.get_int_at_least("checkpoint-every", 0);
-  if (c.has("checkpoint")) o.checkpoint_path = c.get("checkpoint");
-  if (c.has("resume")) o.resume_path = c.get("resume");
-  return o;
 }
 
 // ---------------- trainer ----------------

@@ -13,8 +13,8 @@
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/types.hpp"
 #include "distopt/io/metrics.hpp"
-#include "distopt/run/config.hpp"
-#include "distopt/run/state_archive.hpp"
+#include "distopt/run/config.hpp"  // TRANSITIONAL: RunContext::config goes when every family has typed Options
+#include "distopt/method/state_archive.hpp"
 
 namespace distopt {
 
@@ -60,11 +60,5 @@ class Algorithm {
   /// matrices need only be valid on rank 0), e.g. gossip's per-node models.
   virtual void final_outputs(std::map<std::string, RowMatrix>& /*out*/) {}
 };
-
-/// Declares the options of every method family (for --help and validation).
-void add_method_options(po::options_description& d);
-/// Creates the method named by --algorithm; throws ConfigError("algorithm", ...) if unknown,
-/// and validates the method's options before any training.
-std::unique_ptr<Algorithm> make_algorithm(RunContext& ctx);
 
 }  // namespace distopt

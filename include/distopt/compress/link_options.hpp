@@ -1,0 +1,37 @@
+#pragma once
+// Typed options of the uplink and the downlink (Ceres style: documented defaults, validate()
+// naming the command-line key). The command line maps --compressor, --feedback,
+// --wire-precision, --econtrol-eta and --compressor-down onto these in run/compress_config.cpp;
+// C++ users fill them directly.
+#include <string>
+
+#include "distopt/compress/wire.hpp"
+
+namespace distopt {
+
+/// How agents' vectors reach the server (compress/uplink.hpp).
+struct UplinkOptions {
+  /// --compressor: none | topk:<k or fraction> | randk:<k or fraction> | qsgd:<levels> | natural |
+  /// sign | powersgd:<rank>, or a name added to compressor_registry().
+  std::string compressor = "none";
+  /// --feedback: none | ef14 | ef21 | ef21w | econtrol, or a name added to feedback_registry().
+  std::string feedback = "none";
+  /// --wire-precision: precision of the values on the wire.
+  WirePrecision precision = WirePrecision::kFloat64;
+  /// --econtrol-eta: EControl's feedback strength η >= 0.
+  double econtrol_eta = 0.1;
+  /// Checks what can be checked without the model (names exist, η >= 0); the compressor's
+  /// parameters (k <= d, ...) are checked when the uplink is built. Throws ConfigError.
+  void validate() const;
+};
+
+/// The server-to-agent model (compress/downlink.hpp).
+struct DownlinkOptions {
+  /// --compressor-down: none (dense model) or a vector compressor spec (not powersgd).
+  std::string compressor = "none";
+  /// --wire-precision (shared with the uplink on the command line).
+  WirePrecision precision = WirePrecision::kFloat64;
+  void validate() const;
+};
+
+}  // namespace distopt

@@ -1,0 +1,14 @@
+#pragma once
+// Config keys -> the compression layer's typed options (--compressor, --feedback,
+// --wire-precision, --econtrol-eta, --compressor-down, --lr-factor).
+#include "distopt/compress/link_options.hpp"
+#include "distopt/run/config.hpp"
+
+namespace distopt {
+
+/// Declares the compression family's options (shared by every method with an uplink).
+void add_uplink_options(po::options_description& d);
+UplinkOptions uplink_options_from(const Config& config);
+DownlinkOptions downlink_options_from(const Config& config);
+
+}  // namespace distopt
