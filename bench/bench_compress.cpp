@@ -20,6 +20,7 @@
 #include "distopt/compress/compressed_uplink.hpp"
 #include "distopt/compress/power_sgd_uplink.hpp"
 #include "distopt/compress/step_size.hpp"
+#include "distopt/run/compress_config.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/idx.hpp"
 #include "distopt/data/local_data.hpp"
@@ -107,7 +108,7 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
       Config probe_cfg = Config::from_map(train_options(), kv);
       RunContext probe{comm, probe_cfg, *obj, data, pl, 1, Reduction::kAllreduce,
                        std::vector<double>(n, 1.0 / n)};
-      const double lr = resolve_step_size(probe);
+      const double lr = resolve_step_size(probe, step_size_from(probe_cfg), uplink_options_from(probe_cfg));
       kv["feedback"] = m.feedback;
       char buf[64];  // the step at full precision
       std::snprintf(buf, sizeof buf, "%.17g", lr);

@@ -233,7 +233,7 @@ TEST(MakeCompressor, ParsesSpecsAndRejectsBadOnesNamingTheOption) {
   expect_error("qsgd", "compressor");
   expect_error("zip", "compressor");
   expect_error("sign:3", "compressor-down");
-  EXPECT_THROW(feedback_from_string("ef99"), ConfigError);
+  EXPECT_THROW(feedback_mechanism("ef99"), ConfigError);
   EXPECT_THROW(wire_precision_from_string("wire-precision", "float16"), ConfigError);
 }
 

@@ -13,6 +13,7 @@
 #include "distopt/compress/compressed_uplink.hpp"
 #include "distopt/compress/ef21_state.hpp"
 #include "distopt/compress/step_size.hpp"
+#include "distopt/run/compress_config.hpp"
 #include "distopt/compress/top_k.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
@@ -79,7 +80,7 @@ double final_gns(const TrainRun& r) {
 double ef21_theory_step(Communicator& comm, const std::string& feedback) {
   auto cfg = make_config({{"feedback", feedback}, {"lr", "theory"}});
   RunSetup s(comm, cfg);
-  return resolve_step_size(*s.ctx);
+  return resolve_step_size(*s.ctx, step_size_from(cfg), uplink_options_from(cfg));
 }
 
 void report(Communicator& comm, const char* what, const TrainRun& r) {
@@ -107,10 +108,10 @@ TEST(TheoryStep, MatchesTheEf21Formula) {
   EXPECT_GT(qm, am * 1.01) << "heterogeneous L_i: the quadratic mean exceeds the arithmetic mean";
   const double delta = 2.0 / kDim;
   const double theta = 1 - std::sqrt(1 - delta), beta = (1 - delta) / theta;
-  EXPECT_NEAR(resolve_step_size(*s.ctx), 1.0 / (am + qm * std::sqrt(beta / theta)), 1e-15);
+  EXPECT_NEAR(resolve_step_size(*s.ctx, step_size_from(cfg), uplink_options_from(cfg)), 1.0 / (am + qm * std::sqrt(beta / theta)), 1e-15);
   auto cfgw = make_config({{"feedback", "ef21w"}, {"lr", "theory"}, {"lr-factor", "3"}});
   RunSetup sw(comm, cfgw);
-  EXPECT_NEAR(resolve_step_size(*sw.ctx), 3.0 / (am + am * std::sqrt(beta / theta)), 1e-15);
+  EXPECT_NEAR(resolve_step_size(*sw.ctx, step_size_from(cfgw), uplink_options_from(cfgw)), 3.0 / (am + am * std::sqrt(beta / theta)), 1e-15);
 }
 
 TEST(ErrorFeedback, Ef21FamilyReachesTargetWhileCompressedGdStalls) {
@@ -204,7 +205,7 @@ TEST(ErrorFeedback, PartialParticipationEstimatesTheSubmittersSum) {
   const Placement pl(n, comm.size(), comm.rank());
   CompressedUplinkOptions o;
   o.compressor = "topk:3";
-  o.feedback = FeedbackKind::kEf21;
+  o.feedback = "ef21";
   o.seed = 4;
   CompressedUplink up(comm, Reduction::kOrdered, pl, d, o);
   TopK topk(d, 3, WirePrecision::kFloat64);

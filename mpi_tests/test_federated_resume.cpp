@@ -159,7 +159,7 @@ TEST(FederatedCheckpoint, SigtermLeavesALoadableCheckpoint) {
   clear_stop_request();
   std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGINT, SIG_DFL);
-  EXPECT_EQ(stopped.summary.termination, "signal");
+  EXPECT_EQ(stopped.summary.termination, Termination::kSignal);
   EXPECT_EQ(stopped.summary.rounds_done, 7);
   ASSERT_EQ(stopped.summary.checkpoint_written, ckpt);
 
@@ -178,7 +178,7 @@ TEST(FederatedCheckpoint, SigtermLeavesALoadableCheckpoint) {
   auto second = trainer_options_from(cfg);
   second.resume_path = ckpt;
   const TrainRun resumed = train(c3, kProblem, cfg, second);
-  EXPECT_EQ(resumed.summary.termination, "budget");
+  EXPECT_EQ(resumed.summary.termination, Termination::kBudget);
   EXPECT_EQ((resumed.x - full.x).norm(), 0.0);
   comm.barrier();
   if (comm.is_root()) std::filesystem::remove(ckpt);

@@ -190,7 +190,7 @@ TEST(Dadao, TrainerTimeBudgetAndTarget) {
   auto algo2 = make_algorithm(*s2->ctx);
   Trainer t2(*s2->ctx, *algo2, trainer_options_from(s2->config));
   const Summary sum2 = t2.run();
-  EXPECT_EQ(sum2.termination, "target");
+  EXPECT_EQ(sum2.termination, Termination::kTarget);
   EXPECT_LT(sum2.final_row.get("dist_to_opt"), 1e-6);
   EXPECT_LT(sum2.rounds_done, 400);
 }

@@ -193,7 +193,7 @@ TEST(Trainer, TargetMetricStopsAndIsRecorded) {
                           {"target-metric", "grad_norm_sq<1e-6"}});
   TrainRun r = train(comm, cfg, trainer_options_from(cfg));
   ASSERT_TRUE(r.summary.target_round.has_value());
-  EXPECT_EQ(r.summary.termination, "target");
+  EXPECT_EQ(r.summary.termination, Termination::kTarget);
   EXPECT_LT(r.summary.final_row.get("grad_norm_sq"), 1e-6);
   const auto& g = r.log.column("grad_norm_sq");
   ASSERT_GE(g.size(), 2u);

@@ -18,21 +18,31 @@ CompressedUplink::CompressedUplink(Communicator& comm, Reduction reduction, cons
       memory_sum_(comm, reduction),
       placement_(placement),
       n_agents_(placement.agents()),
-      opt_(std::move(options)) {
-  if (opt_.feedback == FeedbackKind::kEf21W &&
+      opt_(std::move(options)),
+      feedback_(&feedback_mechanism(opt_.feedback)) {
+  if (feedback_->smoothness_weights &&
       opt_.ef21w_weights.size() != static_cast<std::size_t>(n_agents_)) {
     throw Error("CompressedUplink: ef21w needs one weight per agent");
   }
-  if (opt_.feedback == FeedbackKind::kEControl && !(opt_.econtrol_eta >= 0.0)) {
+  if (!(opt_.econtrol_eta >= 0.0)) {
     throw ConfigError("econtrol-eta", "must be non-negative");
   }
   begin(dim);  // builds the compressor (validates the spec against d)
   step_ = 0;
 }
 
+std::unique_ptr<AgentFeedback> CompressedUplink::make_state() const {
+  UplinkOptions o;
+  o.compressor = opt_.compressor;
+  o.feedback = opt_.feedback;
+  o.precision = opt_.precision;
+  o.econtrol_eta = opt_.econtrol_eta;
+  return feedback_->make_state(dim_, o);
+}
+
 std::string CompressedUplink::name() const {
   std::string n = compressor_->name();
-  if (opt_.feedback != FeedbackKind::kNone) n.append("+").append(to_string(opt_.feedback));
+  if (!feedback_->stateless()) n.append("+").append(opt_.feedback);
   return n;
 }
 
@@ -56,16 +66,16 @@ void CompressedUplink::submit(Index agent, const Eigen::Ref<const Vector>& v, do
   }
   // Target and server weight (EF21-W rescales, see the header).
   double s = weight;
-  if (opt_.feedback == FeedbackKind::kEf21W) {
+  if (feedback_->smoothness_weights) {
     s = opt_.ef21w_weights[static_cast<std::size_t>(agent)];
     t_ = (weight / s) * v;
-  } else if (opt_.feedback != FeedbackKind::kNone) {
+  } else if (!feedback_->stateless()) {
     t_ = v;
   }
   AgentFeedback* state = nullptr;
-  if (opt_.feedback != FeedbackKind::kNone) {
+  if (!feedback_->stateless()) {
     auto& slot = states_[agent];
-    if (!slot) slot = make_agent_feedback(opt_.feedback, dim_, opt_.econtrol_eta);
+    if (!slot) slot = make_state();
     state = slot.get();
   }
   bool dense = false;
@@ -116,13 +126,13 @@ void CompressedUplink::finish(Vector& estimate) {
     }
     records.push_back(rec);
   }
-  const double cs = opt_.feedback == FeedbackKind::kNone ? 1.0 : compressor_->contractive_scale();
+  const double cs = feedback_->stateless() ? 1.0 : compressor_->contractive_scale();
   auto decode_into = [&](const Record& rec, Vector& out) {
     const Compressor& codec = rec.dense ? *dense_ : *compressor_;
     codec.decode_add(rec.msg, key(rec.agent), rec.s * (rec.dense ? 1.0 : cs), out);
   };
 
-  if (!server_tracks(opt_.feedback)) {
+  if (!feedback_->server_tracks) {
     estimate.setZero(dim_);
     for (const auto& rec : records) decode_into(rec, estimate);
     return;
@@ -161,7 +171,7 @@ void CompressedUplink::finish(Vector& estimate) {
 void CompressedUplink::save(StateArchive& out, const std::string& prefix) const {
   out.put_count(prefix + "/step", step_);
   for (const auto& [agent, state] : states_) state->save(out, agent, prefix);
-  if (server_tracks(opt_.feedback)) {
+  if (feedback_->server_tracks) {
     out.put(prefix + "/server_sum", tracked_);
     if (!tracked_w_.empty()) out.put(prefix + "/server_weights", tracked_w_);
     out.put_count(prefix + "/server_valid", tracked_valid_ ? 1 : 0);
@@ -180,14 +190,14 @@ void CompressedUplink::load(const StateArchive& in, const std::string& prefix) {
     if (slash == std::string::npos || key.compare(slash, probe.size(), probe) != 0) return;
     const Index agent = std::stoll(key.substr(6, slash - 6));
     if (!placement_.is_local(agent) || states_.count(agent)) return;
-    auto st = make_agent_feedback(opt_.feedback, dim_, opt_.econtrol_eta);
+    auto st = make_state();
     if (!st) return;
     st->load(in, agent, prefix);
     states_[agent] = std::move(st);
   };
   for (const auto& [key, v] : in.doubles()) visit(key);
   for (const auto& [key, v] : in.counts()) visit(key);
-  if (server_tracks(opt_.feedback)) {
+  if (feedback_->server_tracks) {
     tracked_ = in.get_vector(prefix + "/server_sum");
     tracked_w_.clear();
     if (in.has(prefix + "/server_weights")) tracked_w_ = in.get_doubles(prefix + "/server_weights");

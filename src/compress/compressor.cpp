@@ -2,14 +2,9 @@
 
 #include <cmath>
 
-#include "distopt/compress/identity.hpp"
-#include "distopt/compress/natural.hpp"
-#include "distopt/compress/qsgd.hpp"
-#include "distopt/compress/rand_k.hpp"
-#include "distopt/compress/scaled_sign.hpp"
-#include "distopt/compress/top_k.hpp"
 #include "distopt/core/error.hpp"
-#include "distopt/run/config.hpp"
+#include "distopt/compress/compressor_registry.hpp"
+#include "distopt/core/parse.hpp"
 
 namespace distopt {
 
@@ -42,37 +37,13 @@ Index parse_k(const std::string& option, const std::string& text, Index dim) {
 
 std::unique_ptr<Compressor> make_compressor(const std::string& spec, Index dim, WirePrecision precision,
                                             const std::string& option) {
-  const auto colon = spec.find(':');
-  const std::string kind = spec.substr(0, colon);
-  const std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  auto no_arg = [&] {
-    if (colon != std::string::npos) throw ConfigError(option, "'" + kind + "' takes no parameter");
-  };
   if (dim < 1) throw ConfigError(option, "the model has no parameters to compress");
-  if (kind == "none") {
-    no_arg();
-    return std::make_unique<Identity>(dim, precision);
+  const SpecParts parts = split_spec(spec);
+  const auto& entry = compressor_registry().get(parts.kind, spec, option);
+  if (!entry.make.make) {
+    throw ConfigError(option, "'" + parts.kind + "' is not a vector compressor (it is an uplink of its own)");
   }
-  if (kind == "topk") return std::make_unique<TopK>(dim, parse_k(option, arg, dim), precision);
-  if (kind == "randk") return std::make_unique<RandK>(dim, parse_k(option, arg, dim), precision);
-  if (kind == "qsgd") {
-    if (arg.empty()) throw ConfigError(option, "qsgd needs the number of levels: qsgd:<levels>");
-    const std::int64_t s = parse_int(option, arg);
-    if (s < 1) throw ConfigError(option, "qsgd levels must be at least 1 (got " + arg + ")");
-    if (s > (1 << 24)) throw ConfigError(option, "qsgd levels must be at most 2^24 (got " + arg + ")");
-    return std::make_unique<Qsgd>(dim, static_cast<int>(s), precision);
-  }
-  if (kind == "natural") {
-    no_arg();
-    return std::make_unique<Natural>(dim, precision);
-  }
-  if (kind == "sign") {
-    no_arg();
-    return std::make_unique<ScaledSign>(dim, precision);
-  }
-  throw ConfigError(option, "unknown compressor '" + spec +
-                                "' (known: none, topk:<k>, randk:<k>, qsgd:<levels>, natural, sign, "
-                                "powersgd:<rank>)");
+  return entry.make.make(CompressorArgs{spec, parts.arg, parts.has_arg, dim, precision, option});
 }
 
 }  // namespace distopt

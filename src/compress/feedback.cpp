@@ -7,35 +7,30 @@
 
 namespace distopt {
 
-FeedbackKind feedback_from_string(const std::string& s) {
-  if (s == "none") return FeedbackKind::kNone;
-  if (s == "ef14") return FeedbackKind::kEf14;
-  if (s == "ef21") return FeedbackKind::kEf21;
-  if (s == "ef21w") return FeedbackKind::kEf21W;
-  if (s == "econtrol") return FeedbackKind::kEControl;
-  throw ConfigError("feedback", "must be one of none|ef14|ef21|ef21w|econtrol (got '" + s + "')");
+Registry<FeedbackMechanism>& feedback_registry() {
+  static Registry<FeedbackMechanism> r = [] {
+    Registry<FeedbackMechanism> f("feedback", "feedback");
+    f.add({"none", "", "no error feedback: the compressed vector is used as it is", {}});
+    f.add({"ef14", "", "EF14 (Seide et al. 2014): the agent adds its last compression error",
+           {false, false, TheoryStep::kNone,
+            [](Index dim, const UplinkOptions&) { return std::make_unique<Ef14State>(dim); }}});
+    f.add({"ef21", "", "EF21 (Richtarik et al. 2021): agents and server track g_a",
+           {true, false, TheoryStep::kEf21,
+            [](Index dim, const UplinkOptions&) { return std::make_unique<Ef21State>(dim); }}});
+    f.add({"ef21w", "", "EF21-W: EF21 with agents weighted by their smoothness L_a",
+           {true, true, TheoryStep::kEf21W,
+            [](Index dim, const UplinkOptions&) { return std::make_unique<Ef21State>(dim); }}});
+    f.add({"econtrol", "", "EControl (Gao et al. 2024): feedback of strength --econtrol-eta",
+           {true, false, TheoryStep::kNone, [](Index dim, const UplinkOptions& o) {
+              return std::make_unique<EControlState>(dim, o.econtrol_eta);
+            }}});
+    return f;
+  }();
+  return r;
 }
 
-std::string to_string(FeedbackKind k) {
-  switch (k) {
-    case FeedbackKind::kNone: return "none";
-    case FeedbackKind::kEf14: return "ef14";
-    case FeedbackKind::kEf21: return "ef21";
-    case FeedbackKind::kEf21W: return "ef21w";
-    case FeedbackKind::kEControl: return "econtrol";
-  }
-  return "?";
-}
-
-std::unique_ptr<AgentFeedback> make_agent_feedback(FeedbackKind kind, Index dim, double econtrol_eta) {
-  switch (kind) {
-    case FeedbackKind::kNone: return nullptr;
-    case FeedbackKind::kEf14: return std::make_unique<Ef14State>(dim);
-    case FeedbackKind::kEf21:
-    case FeedbackKind::kEf21W: return std::make_unique<Ef21State>(dim);
-    case FeedbackKind::kEControl: return std::make_unique<EControlState>(dim, econtrol_eta);
-  }
-  return nullptr;
+const FeedbackMechanism& feedback_mechanism(const std::string& name) {
+  return feedback_registry().get(name).make;
 }
 
 namespace {

@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "distopt/compress/compressed_uplink.hpp"
+#include "distopt/compress/compressor_registry.hpp"
 #include "distopt/compress/downlink.hpp"
-#include "distopt/compress/power_sgd_uplink.hpp"
 #include "distopt/compress/step_size.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
@@ -30,7 +30,7 @@ std::uint64_t stream_seed(std::uint64_t seed, const std::string& stream) {
 }  // namespace
 
 void UplinkOptions::validate() const {
-  feedback_from_string(feedback);
+  feedback_mechanism(feedback);
   check::nonnegative("econtrol-eta", econtrol_eta);
 }
 
@@ -39,34 +39,32 @@ void DownlinkOptions::validate() const {}
 std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& options, const std::string& stream) {
   options.validate();
   const std::string& spec = options.compressor;
-  const auto feedback = feedback_from_string(options.feedback);
+  const FeedbackMechanism& feedback = feedback_mechanism(options.feedback);
   const auto precision = options.precision;
   const double eta = options.econtrol_eta;
   const std::uint64_t seed = stream_seed(ctx.seed, stream);
   const Index d = ctx.objective.dim();
 
-  if (spec.rfind("powersgd", 0) == 0) {
-    if (spec.size() < 10 || spec[8] != ':') {
-      throw ConfigError("compressor", "powersgd needs a rank: powersgd:<rank>");
+  const SpecParts parts = split_spec(spec);
+  const auto& kind = compressor_registry().get(parts.kind, spec).make;
+  if (kind.make_uplink) {
+    // A scheme that is an uplink of its own (PowerSGD).
+    if (!feedback.stateless()) {
+      throw ConfigError("feedback", parts.kind + " keeps its own error memory: use --feedback none");
     }
-    const std::int64_t r = parse_int("compressor", spec.substr(9));
-    if (r < 1) throw ConfigError("compressor", "powersgd rank must be at least 1");
-    if (feedback != FeedbackKind::kNone) {
-      throw ConfigError("feedback", "powersgd keeps its own error memory: use --feedback none");
-    }
-    return std::make_unique<PowerSgdUplink>(ctx.comm, ctx.reduction, ctx.placement,
-                                            ctx.objective.layout(), r, precision, seed);
+    return kind.make_uplink(ctx, CompressorArgs{spec, parts.arg, parts.has_arg, d, precision, "compressor"},
+                            seed);
   }
-  if (spec == "none" && feedback == FeedbackKind::kNone && precision == WirePrecision::kFloat64) {
+  if (spec == "none" && feedback.stateless() && precision == WirePrecision::kFloat64) {
     return std::make_unique<DenseUplink>(ctx.comm, ctx.reduction, value_bytes(precision));
   }
   CompressedUplinkOptions o;
   o.compressor = spec;
-  o.feedback = feedback;
+  o.feedback = options.feedback;
   o.precision = precision;
   o.econtrol_eta = eta;
   o.seed = seed;
-  if (feedback == FeedbackKind::kEf21W) {
+  if (feedback.smoothness_weights) {
     const auto L = gather_agent_smoothness(ctx);
     double total = 0;
     for (std::size_t a = 0; a < L.size(); ++a) {
@@ -87,9 +85,10 @@ std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const DownlinkOptions& 
   const std::string& spec = options.compressor;
   const auto precision = options.precision;
   if (spec == "none") return nullptr;  // the model goes down dense, exactly as without the option
-  if (spec.rfind("powersgd", 0) == 0) {
-    throw ConfigError("compressor-down",
-                      "powersgd is not supported on the downlink (use topk, randk, qsgd, natural or sign)");
+  const SpecParts parts = split_spec(spec);
+  if (!compressor_registry().get(parts.kind, spec, "compressor-down").make.make) {
+    throw ConfigError("compressor-down", parts.kind + " is not supported on the downlink (use a vector "
+                                         "compressor: topk, randk, qsgd, natural, sign, ...)");
   }
   auto compressor = make_compressor(spec, ctx.objective.dim(), precision, "compressor-down");
   return std::make_unique<Downlink>(std::move(compressor), stream_seed(ctx.seed, stream));

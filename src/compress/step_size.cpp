@@ -3,8 +3,11 @@
 #include <cmath>
 
 #include "distopt/compress/compressor.hpp"
+#include "distopt/compress/compressor_registry.hpp"
 #include "distopt/compress/feedback.hpp"
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/parse.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
 
@@ -32,21 +35,35 @@ double ef21_step(double L, double L_mean, double delta) {
   return 1.0 / (L + L_mean * std::sqrt(c.beta / c.theta));
 }
 
-double resolve_step_size(RunContext& ctx) {
-  const auto& cfg = ctx.config;
-  if (cfg.get("lr") != "theory") return cfg.get_positive("lr");
-  const double factor = cfg.get_positive("lr-factor");
-  const auto feedback = feedback_from_string(cfg.get("feedback"));
-  const std::string spec = cfg.get("compressor");
+StepSize StepSize::parse(const std::string& key, const std::string& text) {
+  StepSize s;
+  if (text == "theory") {
+    s.theory = true;
+  } else {
+    s.value = parse_double(key, text);
+  }
+  return s;
+}
+
+void StepSize::validate() const {
+  if (!theory) check::positive("lr", value);
+  check::positive("lr-factor", factor);
+}
+
+double resolve_step_size(RunContext& ctx, const StepSize& lr, const UplinkOptions& uplink) {
+  lr.validate();
+  if (!lr.theory) return lr.value;
+  const double factor = lr.factor;
+  const FeedbackMechanism& feedback = feedback_mechanism(uplink.feedback);
+  const std::string spec = uplink.compressor;
   const bool uncompressed = spec == "none";
-  if (!(feedback == FeedbackKind::kEf21 || feedback == FeedbackKind::kEf21W ||
-        (uncompressed && feedback == FeedbackKind::kNone))) {
+  if (!(feedback.theory != TheoryStep::kNone || (uncompressed && feedback.stateless()))) {
     throw ConfigError("lr", "'theory' is defined for --feedback ef21|ef21w and for uncompressed gd "
-                            "(got --compressor " + spec + " --feedback " + to_string(feedback) +
+                            "(got --compressor " + spec + " --feedback " + uplink.feedback +
                             "); give a number");
   }
-  if (spec.rfind("powersgd", 0) == 0) {
-    throw ConfigError("lr", "'theory' is not defined for powersgd; give a number");
+  if (compressor_registry().get(split_spec(spec).kind, spec).make.make_uplink) {
+    throw ConfigError("lr", "'theory' is not defined for " + spec + "; give a number");
   }
   const auto L = gather_agent_smoothness(ctx);
   double l_am = 0, l_qm2 = 0;
@@ -60,10 +77,9 @@ double resolve_step_size(RunContext& ctx) {
     l_qm2 += p * L[a] * L[a];
   }
   const double L_f = l_am;  // smoothness of Σ p_a f_a ≤ Σ p_a L_a
-  if (uncompressed && feedback == FeedbackKind::kNone) return factor / L_f;
-  const auto c = make_compressor(spec, ctx.objective.dim(),
-                                 wire_precision_from_string("wire-precision", cfg.get("wire-precision")));
-  const double L_mean = feedback == FeedbackKind::kEf21W ? l_am : std::sqrt(l_qm2);
+  if (uncompressed && feedback.stateless()) return factor / L_f;
+  const auto c = make_compressor(spec, ctx.objective.dim(), uplink.precision);
+  const double L_mean = feedback.theory == TheoryStep::kEf21W ? l_am : std::sqrt(l_qm2);
   return factor * ef21_step(L_f, L_mean, c->delta());
 }
 

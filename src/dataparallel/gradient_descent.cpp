@@ -1,25 +1,31 @@
 #include "distopt/dataparallel/gradient_descent.hpp"
 
-#include "distopt/compress/step_size.hpp"
-
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/compress_config.hpp"  // TRANSITIONAL
 
 namespace distopt {
 
-GradientDescent::GradientDescent(RunContext& ctx, bool stochastic)
-    : ctx_(ctx),
-      stochastic_(stochastic),
-      uplink_(make_uplink(ctx, uplink_options_from(ctx.config), "grad")),
-      downlink_(make_downlink(ctx, downlink_options_from(ctx.config), "down")) {
-  lr_ = resolve_step_size(ctx);  // a number, or "theory" (compress/step_size.hpp)
-  batch_size_ = ctx.config.get_int_at_least("batch-size", 0);
-  if (stochastic_ && batch_size_ == 0) {
+void GradientDescentOptions::validate() const {
+  lr.validate();
+  check::at_least("batch-size", batch_size, 0);
+  if (stochastic && batch_size == 0) {
     throw ConfigError("batch-size", "sgd needs a positive minibatch size (0 means full batch: use gd)");
   }
+  uplink.validate();
+  downlink.validate();
+}
+
+GradientDescent::GradientDescent(RunContext& ctx, GradientDescentOptions options)
+    : ctx_(ctx),
+      stochastic_(options.stochastic),
+      uplink_(make_uplink(ctx, options.uplink, "grad")),
+      downlink_(make_downlink(ctx, options.downlink, "down")) {
+  options.validate();
+  lr_ = resolve_step_size(ctx, options.lr, options.uplink);  // a number, or the theory's step
+  batch_size_ = options.batch_size;
 }
 
 void GradientDescent::initialize(const Vector& x0) {

@@ -101,55 +101,76 @@ void Trainer::checkpoint(std::int64_t round, double wall, const std::string& pat
   a.save(ctx_.comm, path);
 }
 
+const char* to_string(Termination t) {
+  switch (t) {
+    case Termination::kBudget: return "budget";
+    case Termination::kTarget: return "target";
+    case Termination::kSignal: return "signal";
+    case Termination::kCallback: return "callback";
+  }
+  return "?";
+}
+
+void Trainer::initialize() {
+  const Vector x0 = opt_.initial_model ? *opt_.initial_model : ctx_.objective.initial_point(ctx_.seed);
+  algo_.initialize(x0);
+  initialized_ = true;
+}
+
+void Trainer::restore(const std::string& path) {
+  if (!initialized_) initialize();
+  StateArchive a;
+  ctx_.comm.agree_on_errors([&] { a = StateArchive::load(path); });
+  start_round_ = static_cast<std::int64_t>(a.get_count("trainer/round"));
+  wall_offset_ = a.get_scalar("trainer/wall_time");
+  const auto n = a.get_count("trainer/metric_count");
+  std::vector<std::string> names;
+  std::vector<std::vector<double>> cols;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const auto& nm = a.get_u64("trainer/metric_names/" + std::to_string(i));
+    names.emplace_back(nm.begin(), nm.end());
+    cols.push_back(a.get_doubles("trainer/metrics/" + std::to_string(i)));
+  }
+  log_.restore(names, cols);
+  std::map<Index, AgentTraffic> traffic;
+  for (Index ag = ctx_.placement.local_first(); ag < ctx_.placement.end(ctx_.comm.rank()); ++ag) {
+    const auto key = StateArchive::agent_key(ag, "traffic");
+    if (!a.has(key)) continue;
+    const auto& v = a.get_u64(key);
+    traffic[ag] = AgentTraffic{v[0], v[1], v[2], v[3], v[4], v[5]};
+  }
+  std::uint64_t mpi_bytes = 0, mpi_calls = 0;
+  const auto rk = "rank/" + std::to_string(ctx_.comm.rank()) + "/mpi";
+  if (a.get_count("trainer/world_size") == static_cast<std::uint64_t>(ctx_.comm.size()) && a.has(rk)) {
+    mpi_bytes = a.get_u64(rk)[0];
+    mpi_calls = a.get_u64(rk)[1];
+  }
+  ctx_.comm.traffic().restore(std::move(traffic), mpi_bytes, mpi_calls);
+  algo_.load(a);
+  restored_ = true;
+  for (auto* cb : callbacks_) {
+    cb->on_message("resumed from " + path + " at round " + std::to_string(start_round_));
+  }
+}
+
 Summary Trainer::run() {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  double wall_offset = 0;
-  std::int64_t start_round = 0;
   Summary s;
 
-  const Vector x0 = opt_.initial_model ? *opt_.initial_model : ctx_.objective.initial_point(ctx_.seed);
-  algo_.initialize(x0);
+  if (!initialized_) initialize();
+  if (!opt_.resume_path.empty() && !restored_) restore(opt_.resume_path);
+  const std::int64_t start_round = start_round_;
+  const double wall_offset = wall_offset_;
 
-  if (!opt_.resume_path.empty()) {
-    StateArchive a;
-    ctx_.comm.agree_on_errors([&] { a = StateArchive::load(opt_.resume_path); });
-    start_round = static_cast<std::int64_t>(a.get_count("trainer/round"));
-    wall_offset = a.get_scalar("trainer/wall_time");
-    const auto n = a.get_count("trainer/metric_count");
-    std::vector<std::string> names;
-    std::vector<std::vector<double>> cols;
-    for (std::uint64_t i = 0; i < n; ++i) {
-      const auto& nm = a.get_u64("trainer/metric_names/" + std::to_string(i));
-      names.emplace_back(nm.begin(), nm.end());
-      cols.push_back(a.get_doubles("trainer/metrics/" + std::to_string(i)));
-    }
-    log_.restore(names, cols);
-    std::map<Index, AgentTraffic> traffic;
-    for (Index ag = ctx_.placement.local_first(); ag < ctx_.placement.end(ctx_.comm.rank()); ++ag) {
-      const auto key = StateArchive::agent_key(ag, "traffic");
-      if (!a.has(key)) continue;
-      const auto& v = a.get_u64(key);
-      traffic[ag] = AgentTraffic{v[0], v[1], v[2], v[3], v[4], v[5]};
-    }
-    std::uint64_t mpi_bytes = 0, mpi_calls = 0;
-    const auto rk = "rank/" + std::to_string(ctx_.comm.rank()) + "/mpi";
-    if (a.get_count("trainer/world_size") == static_cast<std::uint64_t>(ctx_.comm.size()) && a.has(rk)) {
-      mpi_bytes = a.get_u64(rk)[0];
-      mpi_calls = a.get_u64(rk)[1];
-    }
-    ctx_.comm.traffic().restore(std::move(traffic), mpi_bytes, mpi_calls);
-    algo_.load(a);
-    for (auto* cb : callbacks_) {
-      cb->on_message("resumed from " + opt_.resume_path + " at round " + std::to_string(start_round));
-    }
-  }
-
+  bool callback_stop = false;
   auto wall = [&] { return wall_offset + std::chrono::duration<double>(clock::now() - t0).count(); };
   auto record = [&](std::int64_t round) {
     MetricRow row = evaluate(round, wall());
     log_.append(row);
     for (auto* cb : callbacks_) cb->on_evaluation(row);
+    const EvaluationPoint point{round, row, algo_.model(), algo_};
+    for (auto* cb : callbacks_) callback_stop = cb->should_stop(point) || callback_stop;
     s.final_row = row;
     if (opt_.target && !s.target_round && opt_.target->reached(row)) {
       s.target_round = round;
@@ -158,27 +179,32 @@ Summary Trainer::run() {
   };
 
   if (start_round == 0) record(0);
-  s.termination = "budget";
+  s.termination = Termination::kBudget;
   std::int64_t round = start_round;
-  if (s.target_round) s.termination = "target";
+  if (s.target_round) s.termination = Termination::kTarget;
   while (round < opt_.rounds && !s.target_round) {
     ++round;
     algo_.step(round);
     const bool eval_now = round % opt_.eval_every == 0 || round == opt_.rounds;
     if (eval_now) record(round);
     if (s.target_round) {
-      s.termination = "target";
+      s.termination = Termination::kTarget;
       break;
     }
     if (opt_.checkpoint_every > 0 && round % opt_.checkpoint_every == 0 && round < opt_.rounds) {
       checkpoint(round, wall(), opt_.checkpoint_path);
       s.checkpoint_written = opt_.checkpoint_path;
     }
-    // Agreed across ranks so that every rank stops after the same round.
-    if (ctx_.comm.any(stop_requested())) {
-      checkpoint(round, wall(), opt_.checkpoint_path);
-      s.checkpoint_written = opt_.checkpoint_path;
-      s.termination = "signal";
+    // One vote per round, agreed across ranks so that every rank stops after the same round. Only
+    // when someone wants to stop does a second vote tell a signal (checkpoint) from a callback.
+    if (ctx_.comm.any(stop_requested() || callback_stop)) {
+      if (ctx_.comm.any(stop_requested())) {
+        checkpoint(round, wall(), opt_.checkpoint_path);
+        s.checkpoint_written = opt_.checkpoint_path;
+        s.termination = Termination::kSignal;
+      } else {
+        s.termination = Termination::kCallback;
+      }
       break;
     }
   }

@@ -1,15 +1,19 @@
 #include "distopt/run/compress_config.hpp"
 
+#include "distopt/compress/compressor_registry.hpp"
+#include "distopt/compress/feedback.hpp"
+
 namespace distopt {
 
 void add_uplink_options(po::options_description& d) {
-  add_option(d, "compressor", "none",
-             "uplink compressor: none | topk:<k or fraction> | randk:<k or fraction> | qsgd:<levels> | "
-             "natural | sign | powersgd:<rank>");
+  std::string down;  // the vector compressors only
+  for (const auto& e : compressor_registry().entries()) {
+    if (e.make.make) down += (down.empty() ? "" : " | ") + e.syntax;
+  }
+  add_option(d, "compressor", "none", ("uplink compressor: " + compressor_registry().choices()).c_str());
   add_option(d, "compressor-down", "none",
-             "downlink compressor of the model, with EF21-P primal error feedback: none | "
-             "topk:<k or fraction> | randk:<k or fraction> | qsgd:<levels> | natural | sign");
-  add_option(d, "feedback", "none", "error feedback: none | ef14 | ef21 | ef21w | econtrol");
+             ("downlink compressor of the model, with EF21-P primal error feedback: " + down).c_str());
+  add_option(d, "feedback", "none", ("error feedback: " + feedback_registry().choices()).c_str());
   add_option(d, "wire-precision", "float64", "precision of values on the wire: float64 | float32");
   add_option(d, "econtrol-eta", "0.1", "EControl feedback strength eta (>= 0)");
   add_option(d, "lr-factor", "1", "multiplier of the theoretical step size (--lr theory)");
@@ -31,6 +35,13 @@ DownlinkOptions downlink_options_from(const Config& c) {
   o.precision = wire_precision_from_string("wire-precision", c.get("wire-precision"));
   o.validate();
   return o;
+}
+
+StepSize step_size_from(const Config& c) {
+  StepSize s = StepSize::parse("lr", c.get("lr"));
+  s.factor = c.get_positive("lr-factor");
+  s.validate();
+  return s;
 }
 
 }  // namespace distopt

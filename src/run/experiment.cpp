@@ -169,11 +169,11 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     out.output_path = output;
   }
   std::ostringstream msg;
-  msg << "done: " << out.summary.rounds_done << " rounds (" << out.summary.termination << ")";
+  msg << "done: " << out.summary.rounds_done << " rounds (" << to_string(out.summary.termination) << ")";
   if (out.summary.target_round) msg << ", target reached at round " << *out.summary.target_round;
   msg << ", " << out.summary.wall_time << " s";
   if (!out.output_path.empty()) msg << ", results in " << out.output_path;
-  if (out.summary.termination == "signal") {
+  if (out.summary.termination == Termination::kSignal) {
     msg << "\nstopped by signal: checkpoint written to " << out.summary.checkpoint_written
         << "; resume with: distopt train <same options> --resume " << out.summary.checkpoint_written;
   }

@@ -6,8 +6,7 @@ namespace distopt {
 
 void add_common_options(po::options_description& d) {
   add_option(d, "config", "INI file with options (command-line options win)");
-  add_option(d, "algorithm", "gd",
-             "method: gd | sgd | fedavg | fedprox | scaffold | feddyn | fedspeed | dadao | gossip");
+  add_option(d, "algorithm", "gd", ("method: " + method_registry().choices()).c_str());
   add_option(d, "problem", "logistic", "model: least-squares | logistic | softmax | mlp:<h1>[,<h2>]");
   add_option(d, "data", "synthetic:fedprox",
              "dataset: FILE.h5 | fmnist | libsvm:FILE | synthetic:<kind>[:key=value,...]");

@@ -29,7 +29,7 @@ void write_result_file(const std::string& path, const ResultContent& c) {
 
   auto summary = f.create_group("summary");
   const Summary& s = *c.summary;
-  summary.set_attr("termination", s.termination);
+  summary.set_attr("termination", std::string(to_string(s.termination)));
   summary.set_attr("rounds_done", static_cast<std::int64_t>(s.rounds_done));
   summary.set_attr("wall_time", s.wall_time);
   if (s.target_round) {

@@ -38,7 +38,7 @@ namespace distopt {
 
 struct CompressedUplinkOptions {
   std::string compressor = "none";        // --compressor spec
-  FeedbackKind feedback = FeedbackKind::kNone;
+  std::string feedback = "none";          // --feedback name (feedback_registry())
   WirePrecision precision = WirePrecision::kFloat64;
   double econtrol_eta = 0.1;
   std::uint64_t seed = 1;                 // already mixed with the stream name
@@ -70,6 +70,9 @@ class CompressedUplink : public Uplink {
   Placement placement_;
   Index n_agents_;
   CompressedUplinkOptions opt_;
+  const FeedbackMechanism* feedback_ = nullptr;  // from the registry (entries are never removed)
+  /// A new agent's feedback state.
+  std::unique_ptr<AgentFeedback> make_state() const;
   std::unique_ptr<Compressor> compressor_;
   std::unique_ptr<Compressor> dense_;  // EF21's uncompressed first message
   Index dim_ = 0;

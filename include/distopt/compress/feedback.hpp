@@ -8,22 +8,16 @@
 // Stateless on the server (the server adds the decoded message c_a):  none, ef14.
 // Tracked by the server (the server keeps Σ_a s_a m_a of the agents' memories m_a and adds the
 // decoded messages to it): ef21, ef21w (m_a = g_a), econtrol (m_a = h_a).
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "distopt/compress/link_options.hpp"
+#include "distopt/core/registry.hpp"
 #include "distopt/core/types.hpp"
 #include "distopt/method/state_archive.hpp"
 
 namespace distopt {
-
-enum class FeedbackKind { kNone, kEf14, kEf21, kEf21W, kEControl };
-/// none | ef14 | ef21 | ef21w | econtrol; throws ConfigError("feedback", ...) otherwise.
-FeedbackKind feedback_from_string(const std::string& s);
-std::string to_string(FeedbackKind k);
-/// True for mechanisms whose server keeps the sum of the agents' memories (ef21, ef21w, econtrol).
-inline bool server_tracks(FeedbackKind k) {
-  return k == FeedbackKind::kEf21 || k == FeedbackKind::kEf21W || k == FeedbackKind::kEControl;
-}
 
 class AgentFeedback {
  public:
@@ -40,7 +34,30 @@ class AgentFeedback {
   virtual void load(const StateArchive& in, Index agent, const std::string& prefix) = 0;
 };
 
-/// The state of one agent for a mechanism (kNone has no state: returns nullptr).
-std::unique_ptr<AgentFeedback> make_agent_feedback(FeedbackKind kind, Index dim, double econtrol_eta);
+/// Which theoretical step size --lr theory uses with a mechanism (compress/step_size.hpp).
+enum class TheoryStep {
+  kNone,   ///< no theory: --lr theory is an error
+  kEf21,   ///< EF21, Thm. 1: L_QM
+  kEf21W,  ///< EF21-W: L_AM
+};
+
+/// A feedback mechanism, as the feedback registry holds it.
+struct FeedbackMechanism {
+  /// The server keeps Σ_a s_a m_a of the agents' memories (ef21, ef21w, econtrol).
+  bool server_tracks = false;
+  /// Agents are weighted by their smoothness, ω_a = p_a L_a / Σ_b p_b L_b (ef21w).
+  bool smoothness_weights = false;
+  /// The step --lr theory computes.
+  TheoryStep theory = TheoryStep::kNone;
+  /// The state of one agent of dimension dim; nullptr for "none" (no state, no feedback).
+  std::function<std::unique_ptr<AgentFeedback>(Index dim, const UplinkOptions& options)> make_state;
+  /// True for "none".
+  bool stateless() const { return !make_state; }
+};
+
+/// --feedback: none, ef14, ef21, ef21w, econtrol, and what user code adds.
+Registry<FeedbackMechanism>& feedback_registry();
+/// The mechanism named `name`; ConfigError("feedback", "unknown ... (known: ...)") otherwise.
+const FeedbackMechanism& feedback_mechanism(const std::string& name);
 
 }  // namespace distopt

@@ -9,6 +9,7 @@
 // bounded by L_AM (used here: a valid, slightly conservative bound). Uncompressed gd: γ = 1/L.
 #include <vector>
 
+#include "distopt/compress/link_options.hpp"
 #include "distopt/method/algorithm.hpp"
 
 namespace distopt {
@@ -24,9 +25,23 @@ Ef21Constants ef21_constants(double delta);
 /// 1/(L + L_mean √(β/θ)).
 double ef21_step(double L, double L_mean, double delta);
 
-/// The step size of gd/sgd: the number given by --lr, or, with --lr theory, the theoretical step
-/// of the selected --feedback (ef21 or ef21w; or uncompressed gd) times --lr-factor.
+/// A step size given as a number or as "the theory's step" (--lr, --lr-factor).
+struct StepSize {
+  /// --lr theory: the theoretical step of the uplink's feedback (see resolve_step_size).
+  bool theory = false;
+  /// --lr as a number (used when theory is false); default 0.1.
+  double value = 0.1;
+  /// --lr-factor: multiplier of the theoretical step; default 1.
+  double factor = 1.0;
+  /// "theory" or a number; ConfigError(key) otherwise.
+  static StepSize parse(const std::string& key, const std::string& text);
+  /// value > 0 (key "lr") unless theory; factor > 0 (key "lr-factor").
+  void validate() const;
+};
+
+/// The step size of gd/sgd: the number `lr.value`, or, with `lr.theory`, the theoretical step of
+/// the uplink's feedback (ef21 or ef21w; or uncompressed gd) times `lr.factor`.
 /// Collective (gathers L_a); throws ConfigError("lr", ...) where no theory applies.
-double resolve_step_size(RunContext& ctx);
+double resolve_step_size(RunContext& ctx, const StepSize& lr, const UplinkOptions& uplink);
 
 }  // namespace distopt

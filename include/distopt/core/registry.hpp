@@ -45,11 +45,13 @@ class Registry {
     return it == entries_.end() ? nullptr : &*it;
   }
   /// The entry named `name`; ConfigError(option) naming the known entries otherwise. `spec` is
-  /// what the user wrote (defaults to the name).
-  const Entry& get(std::string_view name, std::string_view spec = {}) const {
+  /// what the user wrote (defaults to the name); `option` overrides the key the error names
+  /// (e.g. "compressor-down" for the compressor registry).
+  const Entry& get(std::string_view name, std::string_view spec = {}, std::string_view option = {}) const {
     if (const Entry* e = find(name)) return *e;
-    throw ConfigError(option_, "unknown " + what_ + " '" + std::string(spec.empty() ? name : spec) +
-                                   "' (known: " + known() + ")");
+    throw ConfigError(option.empty() ? option_ : std::string(option),
+                      "unknown " + what_ + " '" + std::string(spec.empty() ? name : spec) +
+                          "' (known: " + known() + ")");
   }
   /// "none, topk:<k or fraction>, ...": every entry's syntax.
   std::string known() const { return join(", "); }

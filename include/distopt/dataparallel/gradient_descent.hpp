@@ -12,16 +12,35 @@
 #include <memory>
 
 #include "distopt/compress/downlink.hpp"
+#include "distopt/compress/step_size.hpp"
 #include "distopt/compress/uplink.hpp"
 #include "distopt/data/dataset.hpp"
 #include "distopt/method/algorithm.hpp"
 
 namespace distopt {
 
+/// Options of gd/sgd (command line: --algorithm gd|sgd, --lr, --lr-factor, --batch-size and the
+/// uplink/downlink options).
+struct GradientDescentOptions {
+  /// false: full-batch gd; true: minibatch sgd (--algorithm sgd).
+  bool stochastic = false;
+  /// --lr (a number, default 0.1, or theory) and --lr-factor.
+  StepSize lr;
+  /// --batch-size: rows per worker step; 0 = the whole shard (gd). sgd needs > 0.
+  Index batch_size = 0;
+  /// --compressor, --feedback, --wire-precision, --econtrol-eta.
+  UplinkOptions uplink;
+  /// --compressor-down.
+  DownlinkOptions downlink;
+  /// ConfigError naming the key: lr > 0 (unless theory), lr-factor > 0, batch-size >= 0 (> 0 for
+  /// sgd), and the uplink's and downlink's own checks.
+  void validate() const;
+};
+
 class GradientDescent : public Algorithm {
  public:
-  /// stochastic=false: full-batch gd; true: minibatch sgd with --batch-size rows per worker.
-  GradientDescent(RunContext& ctx, bool stochastic);
+  /// Validates the options; collective (the theoretical step gathers the agents' L_a).
+  GradientDescent(RunContext& ctx, GradientDescentOptions options);
   std::string name() const override { return stochastic_ ? "sgd" : "gd"; }
   void initialize(const Vector& x0) override;
   void step(std::int64_t round) override;

@@ -2,6 +2,7 @@
 // Config keys -> the compression layer's typed options (--compressor, --feedback,
 // --wire-precision, --econtrol-eta, --compressor-down, --lr-factor).
 #include "distopt/compress/link_options.hpp"
+#include "distopt/compress/step_size.hpp"
 #include "distopt/run/config.hpp"
 
 namespace distopt {
@@ -10,5 +11,7 @@ namespace distopt {
 void add_uplink_options(po::options_description& d);
 UplinkOptions uplink_options_from(const Config& config);
 DownlinkOptions downlink_options_from(const Config& config);
+/// --lr (a number or theory) and --lr-factor.
+StepSize step_size_from(const Config& config);
 
 }  // namespace distopt

@@ -1,0 +1,75 @@
+// distopt: distributed optimisation over MPI.
+//   distopt train [--config FILE.ini] [--key value ...]   run an experiment
+//   distopt data ...                                     build an HDF5 dataset
+//   distopt info FILE.h5                                 show what a dataset or result file holds
+// Exit codes: 0 success, 2 bad input (one line naming the culprit), 1 internal error.
+#include "distopt/run/cli_main.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "distopt/comm/communicator.hpp"
+#include "distopt/comm/environment.hpp"
+#include "distopt/core/error.hpp"
+#include "distopt/core/version.hpp"
+#include "distopt/run/data_command.hpp"
+#include "distopt/run/experiment.hpp"
+
+namespace distopt {
+
+namespace {
+
+void usage(const char* program) {
+  std::printf(
+      "%s (distopt %s): distributed optimisation over MPI\n\n"
+      "usage: mpirun -np N %s <command> [options]\n"
+      "  train [--config FILE.ini] [--key value ...]  run an experiment (see: %s train --help)\n"
+      "  data --from fmnist|libsvm FILE|synthetic:KIND --output FILE.h5   build a dataset\n"
+      "  info FILE.h5                                   show a dataset or result file\n"
+      "  --version                                      print the version\n",
+      program, version(), program, program);
+}
+
+int dispatch(Communicator& comm, int argc, char** argv, const char* program) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    if (comm.is_root()) usage(program);
+    return argc < 2 ? kExitInput : kExitOk;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--version") {
+    if (comm.is_root()) std::printf("distopt %s (%s)\n", version(), git_commit());
+    return kExitOk;
+  }
+  if (cmd == "train") return train_command(comm, std::vector<std::string>(argv + 2, argv + argc));
+  if (cmd == "data") return data_command(comm, argc - 1, argv + 1);
+  if (cmd == "info") return info_command(comm, argc - 1, argv + 1);
+  throw CollectiveInputError("unknown command '" + cmd + "' (expected train, data or info)");
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv, const char* program) {
+  Environment env(argc, argv);
+  auto comm = Communicator::world();
+  try {
+    return dispatch(comm, argc, argv, program);
+  } catch (const CollectiveInputError& e) {
+    // Every rank has the same error: rank 0 reports it once, all exit with code 2.
+    if (comm.is_root()) std::fprintf(stderr, "distopt: error: %s\n", e.what());
+    return kExitInput;
+  } catch (const InputError& e) {
+    // Raised on this rank only: the others may be waiting in a collective, so end the job.
+    if (comm.size() == 1) {
+      std::fprintf(stderr, "distopt: error: %s\n", e.what());
+      return kExitInput;
+    }
+    Environment::abort(kExitInput, (std::string("error: ") + e.what()).c_str());
+  } catch (const std::exception& e) {
+    Environment::abort(kExitInternal, (std::string("internal error: ") + e.what()).c_str());
+  }
+}
+
+}  // namespace distopt

@@ -1,0 +1,73 @@
+// The built-in methods and option groups. To add a family, add its entries here (or, from user
+// code, call method_registry().add() before parsing options).
+#include "distopt/run/method_registry.hpp"
+
+#include "distopt/dataparallel/gradient_descent.hpp"
+#include "distopt/federated/federated.hpp"
+#include "distopt/gossip/gossip_options.hpp"
+#include "distopt/run/compress_config.hpp"
+#include "distopt/run/dataparallel_config.hpp"
+
+namespace distopt {
+
+Registry<MethodFactory>& method_registry() {
+  static Registry<MethodFactory> r = [] {
+    Registry<MethodFactory> m("method", "algorithm");
+    m.add({"gd", "", "distributed gradient descent (full batch)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<GradientDescent>(ctx, gradient_descent_options_from(c, false));
+           }});
+    m.add({"sgd", "", "distributed minibatch SGD (--batch-size rows per worker)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<GradientDescent>(ctx, gradient_descent_options_from(c, true));
+           }});
+    const std::pair<const char*, const char*> federated[] = {
+        {"fedavg", "FedAvg: local SGD steps, weighted average of the clients' models"},
+        {"fedprox", "FedProx: local steps with the proximal term (--prox-mu)"},
+        {"scaffold", "SCAFFOLD (option II): control variates correct the client drift"},
+        {"feddyn", "FedDyn: dynamic regularisation (--feddyn-alpha)"},
+        {"fedspeed", "FedSpeed, paper form (--fedspeed-lambda, -rho, -alpha)"},
+        {"fedspeed-sim", "FedSpeed, the authors' simulator form"}};
+    for (const auto& [name, help] : federated) {
+      m.add({name, "", help, [name = std::string(name)](const Config& c, RunContext& ctx) {
+               (void)c;
+               return make_federated_algorithm(name, ctx);
+             }});
+    }
+    const std::pair<const char*, const char*> gossip[] = {
+        {"dadao", "DADAO: asynchronous decentralized, Poisson gradient and gossip clocks"},
+        {"gossip", "synchronous decentralized gradient descent with Metropolis gossip"}};
+    for (const auto& [name, help] : gossip) {
+      m.add({name, "", help, [name = std::string(name)](const Config& c, RunContext& ctx) {
+               (void)c;
+               return make_gossip_method(name, ctx);
+             }});
+    }
+    return m;
+  }();
+  return r;
+}
+
+Registry<OptionGroup>& option_groups() {
+  static Registry<OptionGroup> r = [] {
+    Registry<OptionGroup> g("option group", "config");
+    g.add({"compression", "", "uplink and downlink compression, error feedback", add_uplink_options});
+    g.add({"federated", "", "federated methods", add_federated_options});
+    g.add({"gossip", "", "decentralized gossip methods", add_gossip_options});
+    return g;
+  }();
+  return r;
+}
+
+void add_method_options(po::options_description& d) {
+  for (const auto& g : option_groups().entries()) g.make(d);
+}
+
+std::unique_ptr<Algorithm> make_algorithm(const Config& config, RunContext& ctx) {
+  const auto name = config.get("algorithm");
+  return method_registry().get(name).make(config, ctx);
+}
+
+std::unique_ptr<Algorithm> make_algorithm(RunContext& ctx) { return make_algorithm(ctx.config, ctx); }
+
+}  // namespace distopt
