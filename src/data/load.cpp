@@ -7,7 +7,6 @@
 #include "distopt/core/error.hpp"
 #include "distopt/data/partition.hpp"
 #include "distopt/data/source.hpp"
-#include "distopt/data/spec_args.hpp"
 
 namespace distopt {
 
@@ -28,10 +27,19 @@ Dataset read_in_order(const DataSource& src, Split s, const std::vector<Index>& 
 
 }  // namespace
 
-LocalData load_local(const DataSpec& spec, const Placement& placement) {
-  if (!(spec.test_fraction >= 0.0 && spec.test_fraction < 1.0)) {
-    throw ConfigError("test-fraction", "must be in [0, 1) (got " + std::to_string(spec.test_fraction) + ")");
+void DataSpec::validate() const {
+  if (!(test_fraction >= 0.0 && test_fraction < 1.0)) {
+    throw ConfigError("test-fraction",
+                      "must be in [0, 1) (got " + std::to_string(test_fraction) + ")");
   }
+  if (data.empty()) {
+    throw ConfigError("data", "is required (known: " + source_registry().known() + ")");
+  }
+  partition_registry().get(split_spec(partition).kind, partition);
+}
+
+LocalData load_local(const DataSpec& spec, const Placement& placement) {
+  spec.validate();
   const Index n_agents = placement.agents();
   SourceOptions so;
   so.seed = spec.seed;
@@ -75,7 +83,7 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
     in.labels = &labels;
   }
   std::vector<Index> natural;
-  if (split_head(spec.partition).first == "natural") {
+  if (partition_needs_natural(spec.partition)) {
     const auto all = src->natural_owner();
     if (!all.empty()) {
       natural.reserve(train_rows.size());

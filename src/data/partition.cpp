@@ -221,83 +221,139 @@ std::vector<Index> class_ids(const Vector& labels, Task task) {
   return c;
 }
 
+namespace {
+
+/// Throws unless the labels were handed over (a registry entry with needs_labels).
+void need_labels(const PartitionArgs& a, const std::string& kind) {
+  if (!a.input.labels || a.input.labels->size() != a.input.samples) {
+    throw std::invalid_argument("make_partition: '" + kind + "' needs the labels");
+  }
+}
+
+void no_arg(const PartitionArgs& a, const std::string& kind) {
+  if (!a.arg.empty()) {
+    throw ConfigError("partition", "'" + kind + "' takes no argument (got '" + a.spec + "')");
+  }
+}
+
+Partition iid_partition(const PartitionArgs& a) {
+  no_arg(a, "iid");
+  check_enough(a.input.samples, a.n_agents);
+  return Partition(iid(a.input.samples, a.n_agents, a.seed), a.n_agents);
+}
+
+Partition contiguous_partition(const PartitionArgs& a) {
+  no_arg(a, "contiguous");
+  check_enough(a.input.samples, a.n_agents);
+  return Partition(contiguous(a.input.samples, a.n_agents), a.n_agents);
+}
+
+Partition dirichlet_partition(const PartitionArgs& a) {
+  const auto& in = a.input;
+  SpecArgs s("partition", "dirichlet", a.arg.empty() ? "" : "alpha=" + a.arg);
+  if (a.arg.empty()) s.fail("needs a concentration, e.g. dirichlet:0.5");
+  const double alpha = s.number_in("alpha", 0.0, 0.0, HUGE_VAL, true);
+  if (in.task == Task::kRegression) {
+    throw ConfigError("partition", "dirichlet needs class labels; the data are regression");
+  }
+  need_labels(a, "dirichlet");
+  check_enough(in.samples, a.n_agents);
+  return Partition(
+      dirichlet(alpha, a.n_agents, a.seed, class_ids(*in.labels, in.task), in.n_classes),
+      a.n_agents);
+}
+
+Partition shards_partition(const PartitionArgs& a) {
+  const auto& in = a.input;
+  SpecArgs s("partition", "shards", a.arg.empty() ? "" : "c=" + a.arg);
+  if (a.arg.empty()) s.fail("needs the number of shards per agent, e.g. shards:2");
+  const Index c = s.integer("c", 1, 1);
+  need_labels(a, "shards");
+  if (in.task == Task::kRegression) {
+    return Partition(shards(c, a.n_agents, a.seed, *in.labels, nullptr, 0), a.n_agents);
+  }
+  const auto cls = class_ids(*in.labels, in.task);
+  return Partition(shards(c, a.n_agents, a.seed, *in.labels, &cls, in.n_classes), a.n_agents);
+}
+
+Partition natural_partition(const PartitionArgs& a) {
+  const auto& in = a.input;
+  const Index n_agents = a.n_agents;
+  no_arg(a, "natural");
+  if (in.natural.empty()) {
+    throw ConfigError("partition",
+                      "natural needs data with its own split (a file with "
+                      "/train/owner, or synthetic:fedprox)");
+  }
+  if (static_cast<Index>(in.natural.size()) != in.samples) {
+    throw std::invalid_argument("make_partition: one natural owner per sample");
+  }
+  const Index owners = *std::max_element(in.natural.begin(), in.natural.end()) + 1;
+  if (owners != n_agents) {
+    throw ConfigError("agents", "the data's natural split has " + std::to_string(owners) +
+                                    " agents; --agents must be " + std::to_string(owners) +
+                                    " (got " + std::to_string(n_agents) + ")");
+  }
+  Partition p(std::vector<Index>(in.natural.begin(), in.natural.end()), n_agents);
+  for (Index agent = 0; agent < n_agents; ++agent) {
+    if (p.count(agent) == 0) {
+      throw ConfigError("partition", "agent " + std::to_string(agent) +
+                                         " owns no training sample in the natural split");
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+PartitionRegistry& partition_registry() {
+  static PartitionRegistry r = [] {
+    PartitionRegistry reg("partition", "partition");
+    reg.add({"iid", "iid", "seeded permutation cut into near-equal chunks", {iid_partition}});
+    reg.add({"contiguous",
+             "contiguous",
+             "agent i gets the i-th contiguous chunk of rows",
+             {contiguous_partition}});
+    reg.add({"dirichlet",
+             "dirichlet:<alpha>",
+             "per-class proportions over agents ~ Dir(alpha)",
+             {dirichlet_partition, true}});
+    reg.add({"shards",
+             "shards:<c>",
+             "label-sorted shards, c per agent (McMahan et al.)",
+             {shards_partition, true}});
+    reg.add({"natural",
+             "natural",
+             "the data's own split (file /train/owner, synthetic:fedprox)",
+             {natural_partition, false, true}});
+    return reg;
+  }();
+  return r;
+}
+
 bool partition_needs_labels(const std::string& spec) {
-  const auto kind = split_head(spec).first;
-  return kind == "dirichlet" || kind == "shards";
+  const auto* e = partition_registry().find(split_spec(spec).kind);
+  return e && e->make.needs_labels;
+}
+
+bool partition_needs_natural(const std::string& spec) {
+  const auto* e = partition_registry().find(split_spec(spec).kind);
+  return e && e->make.needs_natural;
 }
 
 Partition make_partition(const std::string& spec, Index n_agents, std::uint64_t seed,
                          const PartitionInput& in) {
   if (n_agents < 1) throw ConfigError("agents", "must be at least 1");
-  const auto [kind, arg] = split_head(spec);
-  const Index n = in.samples;
-  const auto need_labels = [&] {
-    if (!in.labels || in.labels->size() != n) {
-      throw std::invalid_argument("make_partition: '" + kind + "' needs the labels");
-    }
-  };
-  const auto no_arg = [&] {
-    if (!arg.empty()) throw ConfigError("partition", "'" + kind + "' takes no argument (got '" + spec + "')");
-  };
-  if (kind == "iid") {
-    no_arg();
-    check_enough(n, n_agents);
-    return Partition(iid(n, n_agents, seed), n_agents);
-  }
-  if (kind == "contiguous") {
-    no_arg();
-    check_enough(n, n_agents);
-    return Partition(contiguous(n, n_agents), n_agents);
-  }
-  if (kind == "dirichlet") {
-    SpecArgs a("partition", "dirichlet", arg.empty() ? "" : "alpha=" + arg);
-    if (arg.empty()) a.fail("needs a concentration, e.g. dirichlet:0.5");
-    const double alpha = a.number_in("alpha", 0.0, 0.0, HUGE_VAL, true);
-    if (in.task == Task::kRegression) {
-      throw ConfigError("partition", "dirichlet needs class labels; the data are regression");
-    }
-    need_labels();
-    check_enough(n, n_agents);
-    return Partition(dirichlet(alpha, n_agents, seed, class_ids(*in.labels, in.task), in.n_classes), n_agents);
-  }
-  if (kind == "shards") {
-    SpecArgs a("partition", "shards", arg.empty() ? "" : "c=" + arg);
-    if (arg.empty()) a.fail("needs the number of shards per agent, e.g. shards:2");
-    const Index c = a.integer("c", 1, 1);
-    need_labels();
-    if (in.task == Task::kRegression) {
-      return Partition(shards(c, n_agents, seed, *in.labels, nullptr, 0), n_agents);
-    }
-    const auto cls = class_ids(*in.labels, in.task);
-    return Partition(shards(c, n_agents, seed, *in.labels, &cls, in.n_classes), n_agents);
-  }
-  if (kind == "natural") {
-    no_arg();
-    if (in.natural.empty()) {
-      throw ConfigError("partition", "natural needs data with its own split (a file with "
-                                     "/train/owner, or synthetic:fedprox)");
-    }
-    if (static_cast<Index>(in.natural.size()) != n) {
-      throw std::invalid_argument("make_partition: one natural owner per sample");
-    }
-    const Index owners = *std::max_element(in.natural.begin(), in.natural.end()) + 1;
-    if (owners != n_agents) {
-      throw ConfigError("agents", "the data's natural split has " + std::to_string(owners) +
-                                      " agents; --agents must be " + std::to_string(owners) +
-                                      " (got " + std::to_string(n_agents) + ")");
-    }
-    Partition p(std::vector<Index>(in.natural.begin(), in.natural.end()), n_agents);
-    for (Index a = 0; a < n_agents; ++a) {
-      if (p.count(a) == 0) {
-        throw ConfigError("partition", "agent " + std::to_string(a) +
-                                           " owns no training sample in the natural split");
-      }
-    }
-    return p;
-  }
-  throw ConfigError("partition", "unknown partition '" + spec +
-                                     "' (known: iid, contiguous, dirichlet:<alpha>, "
-                                     "shards:<classes per agent>, natural)");
+  const auto parts = split_spec(spec);
+  const auto& entry = partition_registry().get(parts.kind, spec);
+  PartitionArgs args;
+  args.spec = spec;
+  args.arg = parts.arg;
+  args.has_arg = parts.has_arg;
+  args.n_agents = n_agents;
+  args.seed = seed;
+  args.input = in;
+  return entry.make(args);
 }
 
 std::vector<Index> holdout_rows(Index n, double fraction, std::uint64_t seed) {

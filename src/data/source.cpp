@@ -140,22 +140,60 @@ std::unique_ptr<DataSource> open_libsvm(const std::string& rest) {
   return std::make_unique<MemorySource>("libsvm:" + rest, std::move(d.train), std::move(d.test));
 }
 
+std::unique_ptr<DataSource> open_fmnist(const SourceArgs& a) {
+  return std::make_unique<MnistSource>(a.arg.empty() ? kFashionMnistDir : a.arg);
+}
+
+std::unique_ptr<DataSource> open_synthetic(const SourceArgs& a) {
+  SyntheticDefaults d;
+  d.seed = a.options.seed;
+  d.test_fraction = a.options.test_fraction;
+  d.clients = a.options.agents;
+  return std::make_unique<SyntheticSource>(make_synthetic(a.spec, d));
+}
+
+std::unique_ptr<DataSource> open_file(const SourceArgs& a) {
+  return std::make_unique<FileSource>(a.arg);
+}
+
 }  // namespace
 
+SourceRegistry& source_registry() {
+  static SourceRegistry r = [] {
+    SourceRegistry reg("data source", "data");
+    reg.add({"fmnist", "fmnist[:DIR]",
+             std::string("Fashion-MNIST IDX files (default ") + kFashionMnistDir + ")",
+             open_fmnist});
+    reg.add({"libsvm", "libsvm:FILE[,test=FILE,task=...,features=N]", "LIBSVM text file",
+             [](const SourceArgs& a) { return open_libsvm(a.arg); }});
+    reg.add({"synthetic", "synthetic:<kind>[:key=value,...]",
+             "generated rows (kinds: synthetic_registry())", open_synthetic});
+    reg.add({"h5", "[h5:]FILE", "dataset file (DESIGN.md format), read row by row", open_file});
+    return reg;
+  }();
+  return r;
+}
+
 std::unique_ptr<DataSource> open_source(const std::string& data, const SourceOptions& options) {
-  if (data.empty()) throw ConfigError("data", "is required (fmnist, libsvm:FILE, synthetic:..., or a dataset file)");
-  const auto [head, rest] = split_head(data);
-  if (head == "fmnist") return std::make_unique<MnistSource>(rest.empty() ? kFashionMnistDir : rest);
-  if (head == "libsvm") return open_libsvm(rest);
-  if (head == "synthetic") {
-    SyntheticDefaults d;
-    d.seed = options.seed;
-    d.test_fraction = options.test_fraction;
-    d.clients = options.agents;
-    return std::make_unique<SyntheticSource>(make_synthetic(data, d));
+  const auto& reg = source_registry();
+  if (data.empty()) throw ConfigError("data", "is required (known: " + reg.known() + ")");
+  auto parts = split_spec(data);
+  if (parts.kind == "hdf5") parts.kind = "h5";
+  SourceArgs args;
+  args.options = options;
+  const auto* entry = reg.find(parts.kind);
+  if (entry) {
+    args.spec = data;
+    args.arg = parts.arg;
+    args.has_arg = parts.has_arg;
+  } else {
+    // Not a known kind: a dataset file path (which may hold a ':').
+    entry = &reg.get("h5");
+    args.spec = data;
+    args.arg = data;
+    args.has_arg = true;
   }
-  if (head == "h5" || head == "hdf5") return std::make_unique<FileSource>(rest);
-  return std::make_unique<FileSource>(data);
+  return entry->make(args);
 }
 
 }  // namespace distopt

@@ -231,11 +231,27 @@ std::unique_ptr<SyntheticGenerator> make_synthetic(const std::string& spec,
   if (head != "synthetic") throw ConfigError("data", "'" + spec + "' is not a synthetic:... spec");
   const auto [kind, params] = split_head(rest);
   SpecArgs args("data", "synthetic:" + kind, params);
-  if (kind == "fedprox") return std::make_unique<FedProxGenerator>(args, defaults);
-  if (kind == "least-squares") return std::make_unique<LinearGenerator>(false, args, defaults);
-  if (kind == "logistic") return std::make_unique<LinearGenerator>(true, args, defaults);
-  throw ConfigError("data", "unknown synthetic kind '" + kind +
-                                "' (known: fedprox, least-squares, logistic)");
+  return synthetic_registry().get(kind).make(args, defaults);
+}
+
+SyntheticRegistry& synthetic_registry() {
+  static SyntheticRegistry r = [] {
+    SyntheticRegistry reg("synthetic kind", "data");
+    reg.add({"fedprox", "fedprox", "FedProx's Synthetic(alpha,beta), clients as natural owners",
+             [](SpecArgs& a, const SyntheticDefaults& d) -> std::unique_ptr<SyntheticGenerator> {
+               return std::make_unique<FedProxGenerator>(a, d);
+             }});
+    reg.add({"least-squares", "least-squares", "Gaussian rows, planted linear model plus noise",
+             [](SpecArgs& a, const SyntheticDefaults& d) -> std::unique_ptr<SyntheticGenerator> {
+               return std::make_unique<LinearGenerator>(false, a, d);
+             }});
+    reg.add({"logistic", "logistic", "Gaussian rows, labels drawn from a planted logistic model",
+             [](SpecArgs& a, const SyntheticDefaults& d) -> std::unique_ptr<SyntheticGenerator> {
+               return std::make_unique<LinearGenerator>(true, a, d);
+             }});
+    return reg;
+  }();
+  return r;
 }
 
 }  // namespace distopt

@@ -12,13 +12,13 @@
 #include "distopt/core/error.hpp"
 #include "distopt/data/load.hpp"
 #include "distopt/io/hdf5.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/run/data_config.hpp"
+#include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 #include "distopt/run/progress.hpp"
 #include "distopt/run/result_file.hpp"
 #include "distopt/run/trainer_config.hpp"
-#include "distopt/run/method_registry.hpp"
 
 namespace distopt {
 
@@ -98,17 +98,12 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   });
 
   DataSpec spec;
-  spec.data = config.get("data");
-  spec.partition = config.get("partition");
-  spec.seed = seed;
-  spec.test_fraction = config.get_double("test-fraction");
+  comm.agree_on_errors([&] { spec = data_spec_from(config); });
   data = load_data(spec, placement, comm);  // agrees on its own errors
 
   comm.agree_on_errors([&] {
-    Regularization reg;
-    reg.l2 = config.get_double("l2");
-    reg.nonconvex = config.get_double("nonconvex-reg");
-    objective = make_objective(config.get("problem"), data.n_features, data.n_classes, data.task, reg);
+    objective =
+        make_objective(objective_options_from(config), data.n_features, data.n_classes, data.task);
     const auto init = config.get("init");
     if (!init.empty()) {
       auto f = h5::File::open(init);

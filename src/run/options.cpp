@@ -1,5 +1,11 @@
 #include "distopt/run/options.hpp"
 
+#include <string>
+
+#include "distopt/data/partition.hpp"
+#include "distopt/data/source.hpp"
+#include "distopt/data/synthetic.hpp"
+#include "distopt/model/objective_registry.hpp"
 #include "distopt/run/method_registry.hpp"
 
 namespace distopt {
@@ -7,11 +13,14 @@ namespace distopt {
 void add_common_options(po::options_description& d) {
   add_option(d, "config", "INI file with options (command-line options win)");
   add_option(d, "algorithm", "gd", ("method: " + method_registry().choices()).c_str());
-  add_option(d, "problem", "logistic", "model: least-squares | logistic | softmax | mlp:<h1>[,<h2>]");
-  add_option(d, "data", "synthetic:fedprox",
-             "dataset: FILE.h5 | fmnist | libsvm:FILE | synthetic:<kind>[:key=value,...]");
-  add_option(d, "partition", "iid",
-             "split over agents: iid | dirichlet:<alpha> | shards:<c> | natural | contiguous");
+  // Generated from the registries, so entries user code added are listed too.
+  const std::string problem_help = "model: " + objective_registry().choices();
+  const std::string data_help = "dataset: " + source_registry().choices() +
+                                "; synthetic kinds: " + synthetic_registry().choices();
+  const std::string partition_help = "split over agents: " + partition_registry().choices();
+  add_option(d, "problem", "logistic", problem_help.c_str());
+  add_option(d, "data", "synthetic:fedprox", data_help.c_str());
+  add_option(d, "partition", "iid", partition_help.c_str());
   add_option(d, "test-fraction", "0.2", "share of rows held out as test set when the data has none");
   add_option(d, "agents", "10", "logical agents: workers, clients, gossip nodes");
   add_option(d, "rounds", "100", "rounds / iterations (event-driven methods: units of virtual time)");

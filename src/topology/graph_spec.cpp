@@ -96,103 +96,170 @@ std::vector<Edge> read_edge_list(const std::string& path, Index& n) {
   return e;
 }
 
+/// "expected <form>, got '<spec>'" unless the spec has k ':'-separated parts (a bare kind counts
+/// for k = 2: its size is --agents).
+void need_parts(const GraphArgs& a, std::size_t k, const char* form) {
+  if (a.parts.size() != k && !(a.parts.size() == 1 && k == 2)) {
+    throw ConfigError(kKey, "expected " + std::string(form) + ", got '" + a.spec + "'");
+  }
+}
+
+Index size_or_agents(const GraphArgs& a, const char* form) {
+  need_parts(a, 2, form);
+  return a.parts.size() == 1 ? a.agents : parse_count(a.parts[1], "node count");
+}
+
+void dims(const GraphArgs& a, const char* form, Index& r, Index& c) {
+  if (a.parts.size() != 2) {
+    throw ConfigError(kKey, "expected " + std::string(form) + ", got '" + a.spec + "'");
+  }
+  const auto rc = split(a.parts[1], 'x');
+  if (rc.size() != 2) {
+    throw ConfigError(kKey, "expected " + std::string(form) + ", got '" + a.spec + "'");
+  }
+  r = parse_count(rc[0], "rows");
+  c = parse_count(rc[1], "columns");
+}
+
+Graph ring(const GraphArgs& a) {
+  const Index n = size_or_agents(a, "ring:<n>");
+  return Graph(n, ring_edges(n), a.spec);
+}
+
+Graph path(const GraphArgs& a) {
+  const Index n = size_or_agents(a, "path:<n>");
+  std::vector<Edge> edges;
+  for (Index i = 0; i + 1 < n; ++i) edges.push_back({i, i + 1});
+  return Graph(n, edges, a.spec);
+}
+
+Graph star(const GraphArgs& a) {
+  const Index n = size_or_agents(a, "star:<n>");
+  std::vector<Edge> edges;
+  for (Index i = 1; i < n; ++i) edges.push_back({0, i});
+  return Graph(n, edges, a.spec);
+}
+
+Graph complete(const GraphArgs& a) {
+  const Index n = size_or_agents(a, "complete:<n>");
+  std::vector<Edge> edges;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = i + 1; j < n; ++j) edges.push_back({i, j});
+  return Graph(n, edges, a.spec);
+}
+
+Graph grid_or_torus(const GraphArgs& a, bool torus) {
+  Index r = 0, c = 0;
+  dims(a, torus ? "torus:<r>x<c>" : "grid:<r>x<c>", r, c);
+  return Graph(r * c, grid_edges(r, c, torus), a.spec);
+}
+
+Graph hypercube(const GraphArgs& a) {
+  if (a.parts.size() != 2) {
+    throw ConfigError(kKey, "expected hypercube:<dim>, got '" + a.spec + "'");
+  }
+  const auto dim = parse_int(kKey, a.parts[1]);
+  if (dim < 0 || dim > 20) {
+    throw ConfigError(kKey, "hypercube dimension must be in 0..20, got " + a.parts[1]);
+  }
+  const Index n = Index{1} << dim;
+  std::vector<Edge> edges;
+  for (Index i = 0; i < n; ++i)
+    for (std::int64_t b = 0; b < dim; ++b)
+      if (const Index j = i ^ (Index{1} << b); j > i) edges.push_back({i, j});
+  return Graph(n, edges, a.spec);
+}
+
+/// Erdős–Rényi G(n, p) or a random geometric graph, redrawn until connected.
+Graph random_graph(const GraphArgs& a, bool er) {
+  if (a.parts.size() != 3) {
+    throw ConfigError(kKey, std::string("expected ") +
+                                (er ? "er:<n>:<p>" : "geometric:<n>:<radius>") + ", got '" +
+                                a.spec + "'");
+  }
+  const Index n = parse_count(a.parts[1], "node count");
+  const double q = parse_double(kKey, a.parts[2]);
+  if (er && !(q > 0 && q <= 1)) {
+    throw ConfigError(kKey, "edge probability must be in (0, 1], got " + a.parts[2]);
+  }
+  if (!er && !(q > 0)) throw ConfigError(kKey, "radius must be positive, got " + a.parts[2]);
+  std::vector<Edge> edges;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    RandomStream rng(a.seed, kGraphStreamKey, static_cast<std::uint64_t>(attempt), Purpose::kUser);
+    edges.clear();
+    if (er) {
+      for (Index i = 0; i < n; ++i)
+        for (Index j = i + 1; j < n; ++j)
+          if (rng.uniform() < q) edges.push_back({i, j});
+    } else {
+      std::vector<double> px(static_cast<std::size_t>(n)), py(px.size());
+      for (std::size_t i = 0; i < px.size(); ++i) {
+        px[i] = rng.uniform();
+        py[i] = rng.uniform();
+      }
+      for (std::size_t i = 0; i < px.size(); ++i)
+        for (std::size_t j = i + 1; j < px.size(); ++j)
+          if (std::hypot(px[i] - px[j], py[i] - py[j]) <= q)
+            edges.push_back({static_cast<Index>(i), static_cast<Index>(j)});
+    }
+    Graph g(n, edges, a.spec);
+    if (g.connected()) return g;
+  }
+  throw ConfigError(kKey, "'" + a.spec + "': no connected graph in " +
+                              std::to_string(kMaxAttempts) + " draws; raise the " +
+                              (er ? "edge probability" : "radius"));
+}
+
+Graph edge_list(const GraphArgs& a) {
+  if (!a.has_arg) throw graph_registry().unknown(a.spec);  // "file" alone is no file
+  Index n = 0;
+  const auto edges = read_edge_list(a.arg, n);
+  return Graph(n, edges, a.spec);
+}
+
 }  // namespace
 
+GraphRegistry& graph_registry() {
+  static GraphRegistry r = [] {
+    GraphRegistry reg("graph", kKey);
+    reg.add({"ring", "ring[:<n>]", "cycle", ring});
+    reg.add({"path", "path[:<n>]", "path", path});
+    reg.add({"star", "star[:<n>]", "node 0 linked to every other", star});
+    reg.add({"complete", "complete[:<n>]", "every pair linked", complete});
+    reg.add({"grid", "grid:<r>x<c>", "r x c lattice",
+             [](const GraphArgs& a) { return grid_or_torus(a, false); }});
+    reg.add({"torus", "torus:<r>x<c>", "r x c lattice with wrap-around",
+             [](const GraphArgs& a) { return grid_or_torus(a, true); }});
+    reg.add({"hypercube", "hypercube:<dim>", "2^dim nodes, edges between ids one bit apart",
+             hypercube});
+    reg.add({"er", "er:<n>:<p>", "Erdos-Renyi G(n, p), redrawn until connected",
+             [](const GraphArgs& a) { return random_graph(a, true); }});
+    reg.add({"geometric", "geometric:<n>:<radius>",
+             "random geometric graph in the unit square, redrawn until connected",
+             [](const GraphArgs& a) { return random_graph(a, false); }});
+    reg.add({"file", "file:<path>",
+             "edge list, one 'u v' pair of 0-based ids per line ('file:' optional)", edge_list});
+    return reg;
+  }();
+  return r;
+}
+
 Graph make_graph(const std::string& spec, Index agents, std::uint64_t seed) {
-  const bool is_file = spec.rfind("file:", 0) == 0 ||
-                       (spec.find(':') == std::string::npos && std::filesystem::is_regular_file(spec));
-  std::vector<Edge> edges;
-  Index n = 0;
-  if (is_file) {
-    edges = read_edge_list(spec.rfind("file:", 0) == 0 ? spec.substr(5) : spec, n);
-  } else {
-    const auto parts = split(spec, ':');
-    const std::string& kind = parts.empty() ? spec : parts[0];
-    auto need = [&](std::size_t k, const char* form) {
-      if (parts.size() != k && !(parts.size() == 1 && k == 2)) {
-        throw ConfigError(kKey, "expected " + std::string(form) + ", got '" + spec + "'");
-      }
-    };
-    auto size_or_agents = [&](const char* form) {
-      need(2, form);
-      return parts.size() == 1 ? agents : parse_count(parts[1], "node count");
-    };
-    auto dims = [&](const char* form, Index& r, Index& c) {
-      if (parts.size() != 2) throw ConfigError(kKey, "expected " + std::string(form) + ", got '" + spec + "'");
-      const auto rc = split(parts[1], 'x');
-      if (rc.size() != 2) throw ConfigError(kKey, "expected " + std::string(form) + ", got '" + spec + "'");
-      r = parse_count(rc[0], "rows");
-      c = parse_count(rc[1], "columns");
-    };
-    if (kind == "ring") {
-      n = size_or_agents("ring:<n>");
-      edges = ring_edges(n);
-    } else if (kind == "path") {
-      n = size_or_agents("path:<n>");
-      for (Index i = 0; i + 1 < n; ++i) edges.push_back({i, i + 1});
-    } else if (kind == "star") {
-      n = size_or_agents("star:<n>");
-      for (Index i = 1; i < n; ++i) edges.push_back({0, i});
-    } else if (kind == "complete") {
-      n = size_or_agents("complete:<n>");
-      for (Index i = 0; i < n; ++i)
-        for (Index j = i + 1; j < n; ++j) edges.push_back({i, j});
-    } else if (kind == "grid" || kind == "torus") {
-      Index r = 0, c = 0;
-      dims(kind == "grid" ? "grid:<r>x<c>" : "torus:<r>x<c>", r, c);
-      n = r * c;
-      edges = grid_edges(r, c, kind == "torus");
-    } else if (kind == "hypercube") {
-      if (parts.size() != 2) throw ConfigError(kKey, "expected hypercube:<dim>, got '" + spec + "'");
-      const auto dim = parse_int(kKey, parts[1]);
-      if (dim < 0 || dim > 20) throw ConfigError(kKey, "hypercube dimension must be in 0..20, got " + parts[1]);
-      n = Index{1} << dim;
-      for (Index i = 0; i < n; ++i)
-        for (std::int64_t b = 0; b < dim; ++b)
-          if (const Index j = i ^ (Index{1} << b); j > i) edges.push_back({i, j});
-    } else if (kind == "er" || kind == "geometric") {
-      const bool er = kind == "er";
-      if (parts.size() != 3) {
-        throw ConfigError(kKey, std::string("expected ") + (er ? "er:<n>:<p>" : "geometric:<n>:<radius>") +
-                                    ", got '" + spec + "'");
-      }
-      n = parse_count(parts[1], "node count");
-      const double q = parse_double(kKey, parts[2]);
-      if (er && !(q > 0 && q <= 1)) throw ConfigError(kKey, "edge probability must be in (0, 1], got " + parts[2]);
-      if (!er && !(q > 0)) throw ConfigError(kKey, "radius must be positive, got " + parts[2]);
-      for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-        RandomStream rng(seed, kGraphStreamKey, static_cast<std::uint64_t>(attempt), Purpose::kUser);
-        edges.clear();
-        if (er) {
-          for (Index i = 0; i < n; ++i)
-            for (Index j = i + 1; j < n; ++j)
-              if (rng.uniform() < q) edges.push_back({i, j});
-        } else {
-          std::vector<double> px(static_cast<std::size_t>(n)), py(px.size());
-          for (std::size_t i = 0; i < px.size(); ++i) {
-            px[i] = rng.uniform();
-            py[i] = rng.uniform();
-          }
-          for (std::size_t i = 0; i < px.size(); ++i)
-            for (std::size_t j = i + 1; j < px.size(); ++j)
-              if (std::hypot(px[i] - px[j], py[i] - py[j]) <= q)
-                edges.push_back({static_cast<Index>(i), static_cast<Index>(j)});
-        }
-        if (Graph(n, edges, spec).connected()) break;
-        if (attempt + 1 == kMaxAttempts) {
-          throw ConfigError(kKey, "'" + spec + "': no connected graph in " + std::to_string(kMaxAttempts) +
-                                      " draws; raise the " + (er ? "edge probability" : "radius"));
-        }
-      }
-    } else {
-      throw ConfigError(kKey, "unknown graph '" + spec +
-                                  "' (known: ring, path, star, complete, grid, torus, hypercube, er, "
-                                  "geometric, file:<path>)");
-    }
-  }
+  // A bare name of an existing file is an edge list (even "ring", if such a file exists).
+  const bool bare_file =
+      spec.find(':') == std::string::npos && std::filesystem::is_regular_file(spec);
+  const auto parts = split_spec(spec);
+  GraphArgs args;
+  args.spec = spec;
+  args.arg = bare_file ? spec : parts.arg;
+  args.has_arg = bare_file || parts.has_arg;
+  args.parts = split(spec, ':');
+  args.agents = agents;
+  args.seed = seed;
+  const auto& entry = graph_registry().get(bare_file ? "file" : parts.kind, spec);
   Graph g = [&] {
     try {
-      return Graph(n, edges, spec);
+      return entry.make(args);
     } catch (const ConfigError&) {
       throw;
     } catch (const InputError& e) {
@@ -200,8 +267,8 @@ Graph make_graph(const std::string& spec, Index agents, std::uint64_t seed) {
     }
   }();
   if (g.nodes() != agents) {
-    throw ConfigError(kKey, "'" + spec + "' has " + std::to_string(g.nodes()) + " nodes but --agents is " +
-                                std::to_string(agents));
+    throw ConfigError(kKey, "'" + spec + "' has " + std::to_string(g.nodes()) +
+                                " nodes but --agents is " + std::to_string(agents));
   }
   if (!g.connected()) throw ConfigError(kKey, "'" + spec + "' is not connected");
   return g;

@@ -23,10 +23,10 @@ template <class Factory>
 class Registry {
  public:
   struct Entry {
-    std::string name;    // what a spec starts with: "topk" in "topk:0.01"
-    std::string syntax;  // how it is written, for --help and errors: "topk:<k or fraction>"
-    std::string help;    // one line
-    Factory make;
+    std::string name;    ///< what a spec starts with: "topk" in "topk:0.01"
+    std::string syntax;  ///< how it is written, for --help and errors: "topk:<k or fraction>"
+    std::string help;    ///< one line
+    Factory make;        ///< builds the object from the parsed spec
   };
 
   /// `what` names the thing in errors ("compressor"); `option` is the key errors name.
@@ -49,9 +49,14 @@ class Registry {
   /// (e.g. "compressor-down" for the compressor registry).
   const Entry& get(std::string_view name, std::string_view spec = {}, std::string_view option = {}) const {
     if (const Entry* e = find(name)) return *e;
-    throw ConfigError(option.empty() ? option_ : std::string(option),
-                      "unknown " + what_ + " '" + std::string(spec.empty() ? name : spec) +
-                          "' (known: " + known() + ")");
+    throw unknown(spec.empty() ? name : spec, option);
+  }
+  /// The error get() throws for an unknown name: ConfigError(option, "unknown <what> '<spec>'
+  /// (known: ...)"). For factories that reject a spec of a known kind as if it were unknown
+  /// ("logistic:3").
+  ConfigError unknown(std::string_view spec, std::string_view option = {}) const {
+    return ConfigError(option.empty() ? option_ : std::string(option),
+                       "unknown " + what_ + " '" + std::string(spec) + "' (known: " + known() + ")");
   }
   /// "none, topk:<k or fraction>, ...": every entry's syntax.
   std::string known() const { return join(", "); }

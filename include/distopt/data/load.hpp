@@ -21,11 +21,24 @@
 
 namespace distopt {
 
+/// What data a run trains on and how they are split (the command line maps --data,
+/// --partition, --seed and --test-fraction onto it in run/data_config.cpp; C++ users fill it
+/// directly).
 struct DataSpec {
-  std::string data;              // source spec (source.hpp)
-  std::string partition = "iid"; // partitioner spec (partition.hpp)
-  std::uint64_t seed = 0;        // partition, holdout and synthetic data
-  double test_fraction = 0.2;    // held out when the data bring no test set; in [0, 1)
+  /// --data: a source spec (source.hpp), looked up in source_registry(); required.
+  std::string data;
+  /// --partition: a partitioner spec (partition.hpp), looked up in partition_registry().
+  std::string partition = "iid";
+  /// --seed: seed of the partition, of the test holdout and of synthetic data.
+  std::uint64_t seed = 0;
+  /// --test-fraction: share of the rows held out as test set when the data bring none; in
+  /// [0, 1) (0 keeps every row for training and leaves the test set empty).
+  double test_fraction = 0.2;
+
+  /// Checks what can be checked without opening the data: test_fraction in [0, 1)
+  /// (ConfigError "test-fraction"), data non-empty (ConfigError "data") and the partition's kind
+  /// registered (ConfigError "partition"). Its parameters are checked when the data are split.
+  void validate() const;
 };
 
 // LocalData (what one rank holds after loading) is declared in local_data.hpp.

@@ -18,12 +18,15 @@
 //                few shards to keep classes apart) shards are cut from the label-sorted order.
 //   natural      the data's own split (a file's /train/owner, FedProx's clients); the number of
 //                agents must equal the number of owners.
-// Errors are ConfigError("partition", ...) or ConfigError("agents", ...).
+// Errors are ConfigError("partition", ...) or ConfigError("agents", ...). The kinds come from one
+// table, partition_registry(), which user code can extend.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "distopt/core/registry.hpp"
 #include "distopt/data/dataset.hpp"
 
 namespace distopt {
@@ -60,9 +63,43 @@ struct PartitionInput {
   std::span<const Index> natural{};
 };
 
+/// What a partitioner receives: the --partition spec split at its first ':', the number of
+/// agents (>= 1), the seed and the samples.
+struct PartitionArgs {
+  std::string spec;        ///< the whole spec, "dirichlet:0.3"
+  std::string arg;         ///< the part after the first ':', "0.3" (empty without one)
+  bool has_arg = false;    ///< whether the spec has a ':'
+  Index n_agents = 1;      ///< agents to split over (>= 1)
+  std::uint64_t seed = 0;  ///< seed of the partition's random streams
+  PartitionInput input{};  ///< the samples (labels / natural owners only if the entry needs them)
+};
+
+/// A registry entry's factory: the partitioner, and what load_data must hand it.
+struct PartitionFactory {
+  /// Assigns every sample to an agent; ConfigError("partition", ...) or ConfigError("agents",
+  /// ...) for a spec or data it cannot take.
+  std::function<Partition(const PartitionArgs&)> fn;
+  /// input.labels is set (load_data reads the training labels only for such entries).
+  bool needs_labels = false;
+  /// input.natural is set when the data have their own split.
+  bool needs_natural = false;
+  Partition operator()(const PartitionArgs& a) const { return fn(a); }
+};
+/// The registry type of --partition.
+using PartitionRegistry = Registry<PartitionFactory>;
+
+/// The --partition registry: iid, contiguous, dirichlet:<alpha>, shards:<c>, natural (in that
+/// order), then the entries user code added. Errors name the option "partition".
+PartitionRegistry& partition_registry();
+
 /// True for the partitioners that look at labels (so callers can skip computing them).
 bool partition_needs_labels(const std::string& spec);
+/// True for the partitioners that look at the data's own split (natural).
+bool partition_needs_natural(const std::string& spec);
 
+/// Splits the samples over n_agents with the partitioner named by `spec` (looked up in
+/// partition_registry()). ConfigError("agents", ...) if n_agents < 1, ConfigError("partition",
+/// ...) for an unknown or malformed spec.
 Partition make_partition(const std::string& spec, Index n_agents, std::uint64_t seed,
                          const PartitionInput& input);
 

@@ -8,14 +8,17 @@
 //   synthetic:KIND[:k=v,...]         generated rows (synthetic.hpp)
 //   FILE (or h5:FILE)                a dataset file in the DESIGN.md format (dataset_file.hpp),
 //                                    read row by row: only the requested rows leave the disk
+// The kinds come from one table, source_registry(), which user code can extend.
 // IDX and LIBSVM files are parsed whole by every reader (they cannot be read by row); features
 // are converted to double only for the rows requested.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "distopt/core/registry.hpp"
 #include "distopt/data/dataset.hpp"
 
 namespace distopt {
@@ -40,15 +43,37 @@ class DataSource {
   Dataset read_all(Split s) const;
 };
 
-/// Defaults a source takes from the run.
+/// Defaults a source takes from the run (load_data fills them from its DataSpec and placement).
 struct SourceOptions {
-  std::uint64_t seed = 0;       // synthetic data
-  double test_fraction = 0.2;   // synthetic data's default test=
-  Index agents = 0;             // synthetic:fedprox's default clients= (0: its own default)
+  /// Seed of synthetic data when the spec sets no seed= (the run's --seed).
+  std::uint64_t seed = 0;
+  /// Synthetic data's default test= share of held-out rows (the run's --test-fraction).
+  double test_fraction = 0.2;
+  /// synthetic:fedprox's default clients= (the run's --agents); 0: the generator's own default.
+  Index agents = 0;
 };
 
-/// Opens the source named by `data`; ConfigError("data", ...) for a bad spec, FileError for a
-/// missing or malformed file.
+/// What a data source factory receives: the --data spec split at its first ':' and the run's
+/// defaults.
+struct SourceArgs {
+  std::string spec;         ///< the whole spec, "libsvm:a9a,test=a9a.t"
+  std::string arg;          ///< the part after the first ':', "a9a,test=a9a.t" (empty without one)
+  bool has_arg = false;     ///< whether the spec has a ':' (true for a bare FILE, arg = FILE)
+  SourceOptions options{};  ///< defaults taken from the run
+};
+
+/// Opens a source; ConfigError("data", ...) for a bad spec, FileError for a bad file.
+using SourceFactory = std::function<std::unique_ptr<DataSource>(const SourceArgs&)>;
+/// The registry type of --data.
+using SourceRegistry = Registry<SourceFactory>;
+
+/// The --data registry: fmnist, libsvm, synthetic, h5 (in that order), then the entries user code
+/// added. A spec whose head (the part before the first ':') names no entry is a dataset file path
+/// and goes to the h5 entry whole; "hdf5:FILE" is an alias of "h5:FILE".
+SourceRegistry& source_registry();
+
+/// Opens the source named by `data` (looked up in source_registry()); ConfigError("data", ...)
+/// for an empty or bad spec, FileError for a missing or malformed file.
 std::unique_ptr<DataSource> open_source(const std::string& data, const SourceOptions& options = {});
 
 }  // namespace distopt

@@ -22,13 +22,17 @@
 //     the logistic loss has a finite minimiser.
 //   For least-squares and logistic, n counts all samples; the last round(test·n) are the test
 //   set. test defaults to the caller's test fraction; seed defaults to the run's seed.
+// The kinds come from one table, synthetic_registry(), which user code can extend.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "distopt/core/registry.hpp"
 #include "distopt/data/dataset.hpp"
+#include "distopt/data/spec_args.hpp"
 
 namespace distopt {
 
@@ -57,8 +61,21 @@ struct SyntheticDefaults {
   Index clients = 0;  // 0: the generator's own default
 };
 
-/// `spec` is the whole string, "synthetic:<kind>[:k=v,...]". ConfigError("data", ...) naming an
-/// unknown kind, an unknown key or a bad value.
+/// Builds a generator from the spec's key=value parameters (`params`: read each key with its
+/// default, then call params.finish() so a misspelt key is an error) and the run's defaults.
+/// Errors are ConfigError("data", ...), e.g. through params.fail().
+using SyntheticFactory =
+    std::function<std::unique_ptr<SyntheticGenerator>(SpecArgs& params, const SyntheticDefaults&)>;
+/// The registry type of the synthetic kinds.
+using SyntheticRegistry = Registry<SyntheticFactory>;
+
+/// The synthetic:<kind> registry: fedprox, least-squares, logistic (in that order), then the
+/// entries user code added. Errors name the option "data".
+SyntheticRegistry& synthetic_registry();
+
+/// `spec` is the whole string, "synthetic:<kind>[:k=v,...]"; the kind is looked up in
+/// synthetic_registry(). ConfigError("data", ...) naming an unknown kind, an unknown key or a bad
+/// value.
 std::unique_ptr<SyntheticGenerator> make_synthetic(const std::string& spec,
                                                    const SyntheticDefaults& defaults);
 

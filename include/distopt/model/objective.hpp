@@ -73,9 +73,12 @@ class Objective {
   Regularization reg_;
 };
 
-/// Model selected by --problem: least-squares | logistic | softmax | mlp:<h1>[,<h2>].
-/// n_features and n_classes come from the data; throws ConfigError("problem", ...) on a bad spec
-/// or a task that does not fit (e.g. logistic on multiclass labels).
+/// Model selected by --problem: least-squares | logistic | softmax | mlp:<h1>[,<h2>], or a name
+/// added to objective_registry() (model/objective_registry.hpp), which this looks up.
+/// n_features and n_classes come from the data. Throws ConfigError("l2") / ("nonconvex-reg") for
+/// a negative or non-finite regulariser, then ConfigError("problem", ...) for data without
+/// features, an unknown or malformed spec, or a task that does not fit (e.g. logistic on
+/// multiclass labels).
 std::unique_ptr<Objective> make_objective(const std::string& problem, Index n_features,
                                           Index n_classes, Task task, const Regularization& reg);
 
