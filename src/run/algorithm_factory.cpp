@@ -5,9 +5,9 @@
 #include "distopt/compress/uplink.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/dataparallel/gradient_descent.hpp"
-#include "distopt/federated/federated.hpp"
 #include "distopt/gossip/gossip_options.hpp"
 #include "distopt/run/compress_config.hpp"
+#include "distopt/run/federated_config.hpp"
 #include "distopt/run/method_registry.hpp"
 
 namespace distopt {
@@ -30,7 +30,10 @@ const std::vector<Family>& families() {
          return nullptr;
        }},
       {"fedavg, fedprox, scaffold, feddyn, fedspeed, fedspeed-sim", add_federated_options,
-       make_federated_algorithm},
+       [](const std::string& n, RunContext& ctx) {
+         // TRANSITIONAL: the Config make_algorithm was given, once Family::make takes it.
+         return make_federated_method(n, ctx.config, ctx);
+       }},
       {"dadao, gossip", add_gossip_options, make_gossip_method},
   };
   return kFamilies;
