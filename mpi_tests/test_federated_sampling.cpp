@@ -3,13 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <set>
 
 #include "distopt/core/error.hpp"
 #include "distopt/federated/client_sampler.hpp"
+#include "distopt/federated/fedavg.hpp"
+#include "distopt/federated/feddyn.hpp"
+#include "distopt/federated/federated_options.hpp"
 #include "distopt/federated/federated_round.hpp"
+#include "distopt/federated/fedprox.hpp"
+#include "distopt/federated/fedspeed.hpp"
 #include "distopt/federated/local_solver.hpp"
+#include "distopt/federated/scaffold.hpp"
 #include "distopt/federated/server_optimizer.hpp"
+#include "distopt/run/federated_config.hpp"
 #include "test_federated_common.hpp"
 
 using namespace fedtest;
@@ -21,7 +29,7 @@ TEST(ClientSampler, ParticipationFrequencyMatchesTheRequestedFraction) {
   const Index n = 200;
   const std::int64_t rounds = 4000;
   auto cfg = Config::from_map(train_options(), {{"participation", "0.1"}, {"agents", "200"}});
-  const Index m = ClientSampler::per_round_from(cfg, n);
+  const Index m = clients_per_round_from(cfg, n);
   ASSERT_EQ(m, 20);
   ClientSampler s(n, m, 5);
   std::vector<double> count(static_cast<std::size_t>(n), 0.0);
@@ -66,13 +74,13 @@ TEST(ClientSampler, SameSetOnEveryRankAndIndependentOfHistory) {
 
 TEST(ClientSampler, ClientsPerRoundFromOptions) {
   auto cfg = [](std::map<std::string, std::string> kv) { return Config::from_map(train_options(), kv); };
-  EXPECT_EQ(ClientSampler::per_round_from(cfg({{"participation", "0.1"}}), 1000), 100);
-  EXPECT_EQ(ClientSampler::per_round_from(cfg({{"participation", "0.0001"}}), 1000), 1);
-  EXPECT_EQ(ClientSampler::per_round_from(cfg({{"clients-per-round", "7"}}), 1000), 7);
-  EXPECT_EQ(ClientSampler::per_round_from(cfg({}), 50), 50);
+  EXPECT_EQ(clients_per_round_from(cfg({{"participation", "0.1"}}), 1000), 100);
+  EXPECT_EQ(clients_per_round_from(cfg({{"participation", "0.0001"}}), 1000), 1);
+  EXPECT_EQ(clients_per_round_from(cfg({{"clients-per-round", "7"}}), 1000), 7);
+  EXPECT_EQ(clients_per_round_from(cfg({}), 50), 50);
   auto key_of = [&](std::map<std::string, std::string> kv) {
     try {
-      ClientSampler::per_round_from(cfg(kv), 100);
+      clients_per_round_from(cfg(kv), 100);
     } catch (const ConfigError& e) {
       return e.key();
     }
@@ -296,4 +304,125 @@ TEST(FederatedOptions, InvalidValuesAreReportedWithTheirName) {
   EXPECT_EQ(key_of({{"algorithm", "fedspeed"}, {"fedspeed-lambda", "0"}}), "fedspeed-lambda");
   EXPECT_EQ(key_of({{"algorithm", "fedspeed-sim"}, {"fedspeed-alpha", "0.5"}}), "fedspeed-alpha");
   EXPECT_EQ(key_of({{"algorithm", "fedavgg"}}), "algorithm");
+}
+
+TEST(FederatedOptions, MethodsBuiltFromTypedOptionsMatchTheCommandLine) {
+  // The same options given as typed structs (no Config read by the method) and as key=value
+  // pairs through make_algorithm: bit-identical models after a few rounds.
+  const Problem p;
+  FederatedOptions f;
+  f.clients_per_round = 5;
+  f.schedule = {.local_steps = 4, .local_epochs = 0, .batch_size = 7};
+  f.lr = 0.05;
+  f.lr_decay = 0.9;
+  f.server.kind = ServerOptKind::kAdam;
+  f.server.lr = 0.3;
+  const std::map<std::string, std::string> kv = {
+      {"clients-per-round", "5"}, {"local-steps", "4"},   {"batch-size", "7"}, {"lr", "0.05"},
+      {"lr-decay", "0.9"},        {"server-opt", "adam"}, {"lr-global", "0.3"}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    extra.insert(kv.begin(), kv.end());
+    return extra;
+  };
+  struct Case {
+    std::map<std::string, std::string> kv;
+    std::function<std::unique_ptr<Algorithm>(RunContext&)> make;
+  };
+  const std::vector<Case> cases = {
+      {{{"algorithm", "fedavg"}},
+       [&](RunContext& ctx) { return std::make_unique<FedAvg>(ctx, f); }},
+      {{{"algorithm", "fedprox"}, {"prox-mu", "0.2"}},
+       [&](RunContext& ctx) {
+         return std::make_unique<FedProx>(ctx, FedProxOptions{.federated = f, .mu = 0.2});
+       }},
+      {{{"algorithm", "scaffold"}},
+       [&](RunContext& ctx) { return std::make_unique<Scaffold>(ctx, f); }},
+      {{{"algorithm", "feddyn"}, {"feddyn-alpha", "0.3"}},
+       [&](RunContext& ctx) {
+         return std::make_unique<FedDyn>(ctx, FedDynOptions{.federated = f, .alpha = 0.3});
+       }},
+      {{{"algorithm", "fedspeed"}, {"fedspeed-alpha", "0.5"}, {"fedspeed-normalize", "false"}},
+       [&](RunContext& ctx) {
+         FedSpeedOptions o{.federated = f};
+         o.alpha = 0.5;
+         o.normalize = false;
+         return std::make_unique<FedSpeed>(ctx, o, FedSpeed::Form::kPaper);
+       }},
+      {{{"algorithm", "fedspeed"}},
+       [&](RunContext& ctx) {
+         return std::make_unique<FedSpeed>(ctx, FedSpeedOptions{.federated = f},
+                                           FedSpeed::Form::kPaper);
+       }},
+      {{{"algorithm", "fedspeed-sim"}, {"fedspeed-rho", "0.2"}},
+       [&](RunContext& ctx) {
+         return std::make_unique<FedSpeed>(ctx, FedSpeedOptions{.federated = f, .rho = 0.2},
+                                           FedSpeed::Form::kSimulator);
+       }},
+  };
+  for (const auto& c : cases) {
+    const std::string name = c.kv.begin()->second;
+    auto comm = Communicator::world();
+    const Vector cli = run_rounds(comm, p, make_config(p, with(c.kv)), 4);
+    RunSetup s(comm, p, make_config(p, {}));
+    auto algo = c.make(s.ctx);
+    EXPECT_EQ(algo->name(), name);
+    algo->initialize(Vector::Zero(p.dim));
+    for (std::int64_t t = 1; t <= 4; ++t) algo->step(t);
+    EXPECT_EQ(algo->model(), cli) << name;
+  }
+}
+
+TEST(FederatedOptions, TypedValidateNamesTheCommandLineKey) {
+  auto key_of = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const ConfigError& e) {
+      return e.key();
+    }
+    return std::string("none");
+  };
+  auto fed = [&](const std::function<void(FederatedOptions&)>& set) {
+    return key_of([&] {
+      FederatedOptions o;
+      set(o);
+      o.validate();
+    });
+  };
+  EXPECT_EQ(fed([](FederatedOptions&) {}), "none");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.participation = 1.5; }), "participation");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.participation = 0; }), "participation");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.clients_per_round = -1; }), "clients-per-round");
+  EXPECT_EQ(fed([](FederatedOptions& o) {
+              o.clients_per_round = 3;
+              o.participation = 0.5;
+            }),
+            "clients-per-round");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.schedule.local_steps = 0; }), "local-steps");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.schedule.local_epochs = -1; }), "local-epochs");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.schedule.batch_size = -1; }), "batch-size");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.lr = 0; }), "lr");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.lr_decay = 0; }), "lr-decay");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.lr_decay = 1.5; }), "lr-decay");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.server.lr = 0; }), "lr-global");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.server.momentum = 1; }), "server-momentum");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.server.beta1 = -0.1; }), "server-beta1");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.server.beta2 = 1; }), "server-beta2");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.server.tau = 0; }), "server-tau");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.uplink.feedback = "ef99"; }), "feedback");
+  EXPECT_EQ(key_of([] { ClientSampler::per_round(1.0, 11, 10); }), "clients-per-round");
+  EXPECT_EQ(ClientSampler::per_round(0.25, 0, 10), 3);
+  EXPECT_EQ(key_of([] { FedProxOptions{.mu = -1}.validate(); }), "prox-mu");
+  EXPECT_EQ(key_of([] { FedDynOptions{.alpha = 0}.validate(); }), "feddyn-alpha");
+  EXPECT_EQ(key_of([] { FedSpeedOptions{.lambda = 0}.validate(); }), "fedspeed-lambda");
+  EXPECT_EQ(key_of([] { FedSpeedOptions{.rho = -1}.validate(); }), "fedspeed-rho");
+  EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 1.5}.validate(); }), "fedspeed-alpha");
+  // fedspeed-sim: α unset (1) or 1; the paper form's default is 0.9.
+  const FedSpeedOptions sim;
+  EXPECT_EQ(key_of([&] { sim.validate(FedSpeedForm::kSimulator); }), "none");
+  EXPECT_EQ(sim.alpha_for(FedSpeedForm::kSimulator), 1.0);
+  EXPECT_EQ(sim.alpha_for(FedSpeedForm::kPaper), 0.9);
+  EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 1.0}.validate(FedSpeedForm::kSimulator); }),
+            "none");
+  EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 0.5}.validate(FedSpeedForm::kSimulator); }),
+            "fedspeed-alpha");
 }

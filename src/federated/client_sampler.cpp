@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
 
@@ -17,21 +18,29 @@ ClientSampler::ClientSampler(Index n_clients, Index per_round, std::uint64_t see
   }
 }
 
-Index ClientSampler::per_round_from(const Config& config, Index n_clients) {
-  const auto m = config.get_int_at_least("clients-per-round", 0);
-  if (m > 0) {
-    if (config.given("participation") && config.get_double("participation") != 1.0) {
-      throw ConfigError("clients-per-round", "give either --clients-per-round or --participation, not both");
+void ClientSampler::validate_per_round(double participation, Index clients_per_round) {
+  check::at_least("clients-per-round", clients_per_round, 0);
+  if (clients_per_round > 0) {
+    if (participation != 1.0) {
+      throw ConfigError("clients-per-round",
+                        "give either --clients-per-round or --participation, not both");
     }
-    if (m > n_clients) {
+  } else {
+    check::in_range("participation", participation, 0.0, 1.0, /*lo_open=*/true);
+  }
+}
+
+Index ClientSampler::per_round(double participation, Index clients_per_round, Index n_clients) {
+  validate_per_round(participation, clients_per_round);
+  if (clients_per_round > 0) {
+    if (clients_per_round > n_clients) {
       throw ConfigError("clients-per-round", "must not exceed the number of clients --agents = " +
                                                  std::to_string(n_clients) + " (got " +
-                                                 std::to_string(m) + ")");
+                                                 std::to_string(clients_per_round) + ")");
     }
-    return static_cast<Index>(m);
+    return clients_per_round;
   }
-  const double q = config.get_in("participation", 0.0, 1.0, /*lo_open=*/true);
-  const auto r = static_cast<Index>(std::llround(q * static_cast<double>(n_clients)));
+  const auto r = static_cast<Index>(std::llround(participation * static_cast<double>(n_clients)));
   return std::clamp<Index>(r, 1, n_clients);
 }
 

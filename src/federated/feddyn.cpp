@@ -1,12 +1,24 @@
 #include "distopt/federated/feddyn.hpp"
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 
 namespace distopt {
 
-FedDyn::FedDyn(RunContext& ctx) : FederatedRound(ctx, "feddyn") {
-  alpha_ = ctx.config.get_positive("feddyn-alpha");
+namespace {
+const FedDynOptions& validated(const FedDynOptions& options) {
+  options.validate();
+  return options;
 }
+}  // namespace
+
+void FedDynOptions::validate() const {
+  federated.validate();
+  check::positive("feddyn-alpha", alpha);
+}
+
+FedDyn::FedDyn(RunContext& ctx, FedDynOptions options)
+    : FederatedRound(ctx, "feddyn", validated(options).federated), alpha_(options.alpha) {}
 
 void FedDyn::initialize_method(Index dim) {
   h_.setZero(dim);

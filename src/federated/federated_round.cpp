@@ -6,43 +6,39 @@
 #include "distopt/core/error.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/run/compress_config.hpp"  // TRANSITIONAL
 
 namespace distopt {
 
 namespace {
 constexpr std::uint64_t kValueBytes = sizeof(double);  // logical downlink: float64 values
-}  // namespace
 
-LocalSchedule local_schedule_from(const Config& c) {
-  LocalSchedule s;
-  s.local_steps = c.get_int_at_least("local-steps", 1);
-  s.local_epochs = c.get_int_at_least("local-epochs", 0);
-  s.batch_size = c.get_int_at_least("batch-size", 0);
-  if (s.local_epochs > 0 && c.given("local-steps")) {
-    throw ConfigError("local-epochs", "give either --local-steps or --local-epochs, not both");
-  }
-  return s;
+/// `options`, validated: lets the constructor check them before it builds any member.
+FederatedOptions validated(FederatedOptions options) {
+  options.validate();
+  return options;
 }
 
-FederatedRound::FederatedRound(RunContext& ctx, std::string name)
+}  // namespace
+
+FederatedRound::FederatedRound(RunContext& ctx, std::string name, FederatedOptions options)
     : ctx_(ctx),
       name_(std::move(name)),
-      solver_(local_schedule_from(ctx.config), ctx.seed),
-      sampler_(ctx.placement.agents(), ClientSampler::per_round_from(ctx.config, ctx.placement.agents()),
+      options_(validated(std::move(options))),
+      solver_(options_.schedule, ctx.seed),
+      sampler_(ctx.placement.agents(),
+               ClientSampler::per_round(options_.participation, options_.clients_per_round,
+                                        ctx.placement.agents()),
                ctx.seed),
-      server_opt_(ServerOptimizerOptions::from(ctx.config)) {
-  lr0_ = ctx.config.get_positive("lr");
-  lr_decay_ = ctx.config.get_in("lr-decay", 0.0, 1.0, /*lo_open=*/true);
+      server_opt_(options_.server) {
   if (static_cast<Index>(ctx.agent_weights.size()) != ctx.placement.agents()) {
     throw Error("FederatedRound: agent_weights must hold one weight per client");
   }
-  uplink_ = make_uplink(ctx, uplink_options_from(ctx.config), "update");  // TRANSITIONAL
-  downlink_ = make_downlink(ctx, downlink_options_from(ctx.config), "down");
+  uplink_ = make_uplink(ctx, options_.uplink, "update");
+  downlink_ = make_downlink(ctx, options_.downlink, "down");
 }
 
 double FederatedRound::local_lr(std::int64_t round) const {
-  return lr0_ * std::pow(lr_decay_, static_cast<double>(round - 1));
+  return options_.lr * std::pow(options_.lr_decay, static_cast<double>(round - 1));
 }
 
 void FederatedRound::initialize(const Vector& x0) {

@@ -1,25 +1,37 @@
 #include "distopt/federated/fedspeed.hpp"
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 
 namespace distopt {
 
-FedSpeed::FedSpeed(RunContext& ctx, Form form)
-    : FederatedRound(ctx, form == Form::kPaper ? "fedspeed" : "fedspeed-sim"), form_(form) {
-  const auto& c = ctx.config;
-  lambda_ = c.get_positive("fedspeed-lambda");
-  rho_ = c.get_nonnegative("fedspeed-rho");
-  alpha_ = c.get_in("fedspeed-alpha", 0.0, 1.0);
-  normalize_ = c.get_bool("fedspeed-normalize");
-  if (form_ == Form::kSimulator) {
-    if (c.given("fedspeed-alpha") && alpha_ != 1.0) {
-      throw ConfigError("fedspeed-alpha",
-                        "fedspeed-sim uses the authors' rule alpha = 1 (use --algorithm fedspeed for "
-                        "other values)");
-    }
-    alpha_ = 1.0;
+namespace {
+const FedSpeedOptions& validated(const FedSpeedOptions& options, FedSpeedForm form) {
+  options.validate(form);
+  return options;
+}
+}  // namespace
+
+void FedSpeedOptions::validate(FedSpeedForm form) const {
+  federated.validate();
+  check::positive("fedspeed-lambda", lambda);
+  check::nonnegative("fedspeed-rho", rho);
+  if (alpha) check::in_range("fedspeed-alpha", *alpha, 0.0, 1.0);
+  if (form == FedSpeedForm::kSimulator && alpha && *alpha != 1.0) {
+    throw ConfigError("fedspeed-alpha",
+                      "fedspeed-sim uses the authors' rule alpha = 1 (use --algorithm fedspeed for "
+                      "other values)");
   }
 }
+
+FedSpeed::FedSpeed(RunContext& ctx, FedSpeedOptions options, Form form)
+    : FederatedRound(ctx, form == Form::kPaper ? "fedspeed" : "fedspeed-sim",
+                     validated(options, form).federated),
+      form_(form),
+      lambda_(options.lambda),
+      rho_(options.rho),
+      alpha_(options.alpha_for(form)),
+      normalize_(options.normalize) {}
 
 void FedSpeed::initialize_method(Index dim) {
   g2_.setZero(dim);

@@ -3,9 +3,16 @@
 #include <algorithm>
 #include <span>
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/random.hpp"
 
 namespace distopt {
+
+void LocalSchedule::validate() const {
+  check::at_least("local-steps", local_steps, 1);
+  check::at_least("local-epochs", local_epochs, 0);
+  check::at_least("batch-size", batch_size, 0);
+}
 
 Index LocalSolver::steps_for(Index rows) const {
   if (rows == 0) return 0;

@@ -1,11 +1,13 @@
 #include "distopt/federated/scaffold.hpp"
 
+#include <utility>
+
 #include "distopt/core/error.hpp"
 
 namespace distopt {
 
-Scaffold::Scaffold(RunContext& ctx)
-    : FederatedRound(ctx, "scaffold"), control_up_(ctx.comm, ctx.reduction) {}
+Scaffold::Scaffold(RunContext& ctx, FederatedOptions options)
+    : FederatedRound(ctx, "scaffold", std::move(options)), control_up_(ctx.comm, ctx.reduction) {}
 
 void Scaffold::initialize_method(Index dim) {
   c_.setZero(dim);

@@ -1,23 +1,16 @@
 #include "distopt/federated/server_optimizer.hpp"
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 
 namespace distopt {
 
-ServerOptimizerOptions ServerOptimizerOptions::from(const Config& c) {
-  ServerOptimizerOptions o;
-  const auto kind = c.get_choice("server-opt", {"sgd", "momentum", "adagrad", "adam", "yogi"});
-  if (kind == "sgd") o.kind = ServerOptKind::kSgd;
-  if (kind == "momentum") o.kind = ServerOptKind::kMomentum;
-  if (kind == "adagrad") o.kind = ServerOptKind::kAdagrad;
-  if (kind == "adam") o.kind = ServerOptKind::kAdam;
-  if (kind == "yogi") o.kind = ServerOptKind::kYogi;
-  o.lr = c.get_positive("lr-global");
-  o.momentum = c.get_in("server-momentum", 0.0, 1.0, false, /*hi_open=*/true);
-  o.beta1 = c.get_in("server-beta1", 0.0, 1.0, false, true);
-  o.beta2 = c.get_in("server-beta2", 0.0, 1.0, false, true);
-  o.tau = c.get_positive("server-tau");
-  return o;
+void ServerOptimizerOptions::validate() const {
+  check::positive("lr-global", lr);
+  check::in_range("server-momentum", momentum, 0.0, 1.0, false, /*hi_open=*/true);
+  check::in_range("server-beta1", beta1, 0.0, 1.0, false, true);
+  check::in_range("server-beta2", beta2, 0.0, 1.0, false, true);
+  check::positive("server-tau", tau);
 }
 
 void ServerOptimizer::initialize(Index dim) {

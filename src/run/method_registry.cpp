@@ -3,10 +3,15 @@
 #include "distopt/run/method_registry.hpp"
 
 #include "distopt/dataparallel/gradient_descent.hpp"
-#include "distopt/federated/federated.hpp"
+#include "distopt/federated/fedavg.hpp"
+#include "distopt/federated/feddyn.hpp"
+#include "distopt/federated/fedprox.hpp"
+#include "distopt/federated/fedspeed.hpp"
+#include "distopt/federated/scaffold.hpp"
 #include "distopt/gossip/gossip_options.hpp"
 #include "distopt/run/compress_config.hpp"
 #include "distopt/run/dataparallel_config.hpp"
+#include "distopt/run/federated_config.hpp"
 
 namespace distopt {
 
@@ -21,19 +26,31 @@ Registry<MethodFactory>& method_registry() {
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
              return std::make_unique<GradientDescent>(ctx, gradient_descent_options_from(c, true));
            }});
-    const std::pair<const char*, const char*> federated[] = {
-        {"fedavg", "FedAvg: local SGD steps, weighted average of the clients' models"},
-        {"fedprox", "FedProx: local steps with the proximal term (--prox-mu)"},
-        {"scaffold", "SCAFFOLD (option II): control variates correct the client drift"},
-        {"feddyn", "FedDyn: dynamic regularisation (--feddyn-alpha)"},
-        {"fedspeed", "FedSpeed, paper form (--fedspeed-lambda, -rho, -alpha)"},
-        {"fedspeed-sim", "FedSpeed, the authors' simulator form"}};
-    for (const auto& [name, help] : federated) {
-      m.add({name, "", help, [name = std::string(name)](const Config& c, RunContext& ctx) {
-               (void)c;
-               return make_federated_algorithm(name, ctx);
-             }});
-    }
+    // Federated methods (ALGORITHMS.md §1).
+    m.add({"fedavg", "", "FedAvg: local SGD steps, weighted average of the clients' models",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedAvg>(ctx, federated_options_from(c));
+           }});
+    m.add({"fedprox", "", "FedProx: local steps with the proximal term (--prox-mu)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedProx>(ctx, fedprox_options_from(c));
+           }});
+    m.add({"scaffold", "", "SCAFFOLD (option II): control variates correct the client drift",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<Scaffold>(ctx, federated_options_from(c));
+           }});
+    m.add({"feddyn", "", "FedDyn: dynamic regularisation (--feddyn-alpha)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedDyn>(ctx, feddyn_options_from(c));
+           }});
+    m.add({"fedspeed", "", "FedSpeed, paper form (--fedspeed-lambda, -rho, -alpha, -normalize)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c), FedSpeed::Form::kPaper);
+           }});
+    m.add({"fedspeed-sim", "", "FedSpeed, the authors' FL-Simulator form (alpha = 1, server-side correction)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c), FedSpeed::Form::kSimulator);
+           }});
     const std::pair<const char*, const char*> gossip[] = {
         {"dadao", "DADAO: asynchronous decentralized, Poisson gradient and gossip clocks"},
         {"gossip", "synchronous decentralized gradient descent with Metropolis gossip"}};

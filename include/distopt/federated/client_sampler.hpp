@@ -11,24 +11,31 @@
 #include <vector>
 
 #include "distopt/core/types.hpp"
-#include "distopt/run/config.hpp"
 
 namespace distopt {
 
+/// Draws the active clients of each round, identically on every rank.
 class ClientSampler {
  public:
   /// Throws ConfigError("clients-per-round", ...) unless 1 <= per_round <= n_clients.
   ClientSampler(Index n_clients, Index per_round, std::uint64_t seed);
 
-  /// m from --clients-per-round (if > 0) or else from --participation q as max(1, round(q N)).
-  /// Throws ConfigError naming the option when out of range (q outside (0, 1], m > N).
-  static Index per_round_from(const Config& config, Index n_clients);
+  /// The number m of active clients per round among n_clients: clients_per_round if > 0 (then
+  /// participation must be 1, its default), otherwise max(1, round(participation · N)).
+  /// Throws ConfigError("clients-per-round", ...) when clients_per_round < 0, when both are set,
+  /// or when clients_per_round > N, and ConfigError("participation", ...) unless participation is
+  /// in (0, 1] (FederatedOptions::participation, clients_per_round).
+  static Index per_round(double participation, Index clients_per_round, Index n_clients);
+  /// The checks of per_round() that do not depend on the number of clients (all but m <= N).
+  static void validate_per_round(double participation, Index clients_per_round);
 
   /// The active clients of `round` (1-based), in increasing order. The reference stays valid until
   /// the next call.
   const std::vector<Index>& sample(std::int64_t round);
 
+  /// N, the number of clients.
   Index clients() const { return n_; }
+  /// m, the number of active clients per round.
   Index per_round() const { return m_; }
 
  private:

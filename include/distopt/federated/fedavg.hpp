@@ -3,13 +3,18 @@
 // server x ← x + η_g Σ_{i∈S} p̃_i (y_i − x) (or a FedOpt server optimiser on that Δ).
 // With K > 1 local full-batch steps on heterogeneous quadratics its fixed point is biased:
 // x* = [Σ p_i (I − M_i)]⁻¹ Σ p_i (I − M_i) b_i with M_i = (I − η_l A_i)^K.
+#include <utility>
+
 #include "distopt/federated/federated_round.hpp"
 
 namespace distopt {
 
+/// FedAvg / FedOpt: plain local SGD; the server optimiser of `options.server` steps from Δ.
 class FedAvg : public FederatedRound {
  public:
-  explicit FedAvg(RunContext& ctx) : FederatedRound(ctx, "fedavg") {}
+  /// Validates `options` (ConfigError naming the option) and builds the method.
+  FedAvg(RunContext& ctx, FederatedOptions options)
+      : FederatedRound(ctx, "fedavg", std::move(options)) {}
 
  protected:
   int direction(Index client, const Vector& y, const DataBlock& batch, Vector& d) override;

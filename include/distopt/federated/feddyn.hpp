@@ -1,5 +1,6 @@
 #pragma once
-// FedDyn (Acar et al., arXiv 2111.04263; ALGORITHMS.md §1), with --feddyn-alpha α > 0.
+// FedDyn (Acar et al., arXiv 2111.04263; ALGORITHMS.md §1), with α > 0 (FedDynOptions::alpha,
+// --feddyn-alpha).
 // Client i minimises f_i(y) − ⟨h_i, y⟩ + (α/2)‖y − x^t‖² by local steps:
 //   local direction   d = ∇f_i(y; ξ) − h_i + α (y − x^t)
 //   after training    h_i ← h_i − α (y_i − x^t)      (so h_i tracks ∇f_i at the local solution)
@@ -15,9 +16,21 @@
 
 namespace distopt {
 
+/// FedDyn's options: the round's and the dynamic regulariser.
+struct FedDynOptions {
+  /// The federated round (sampling, local schedule, step sizes, server, links).
+  FederatedOptions federated{};
+  /// --feddyn-alpha: dynamic regulariser α > 0 (default 0.1).
+  double alpha = 0.1;
+  /// federated.validate(), then ConfigError("feddyn-alpha", ...) unless α > 0.
+  void validate() const;
+};
+
+/// FedDyn: local dynamic regularisation with per-client h_i and the server's h.
 class FedDyn : public FederatedRound {
  public:
-  explicit FedDyn(RunContext& ctx);
+  /// Validates `options` (ConfigError naming the option) and builds the method.
+  FedDyn(RunContext& ctx, FedDynOptions options);
   /// The server's h = Σ_i p_i h_i (replicated).
   const Vector& server_h() const { return h_; }
 

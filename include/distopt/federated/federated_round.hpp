@@ -10,7 +10,7 @@
 //   the server receives U = Σ_{i∈S} p̃_i u_i, the method turns it into a pseudo-gradient Δ
 //   (server_delta), and the server optimiser steps x^{t+1} from Δ.
 //
-// The local step size decays per round: η_l(t) = --lr · (--lr-decay)^{t−1}.
+// The local step size decays per round: η_l(t) = lr · lr_decay^{t−1} (FederatedOptions).
 // Metrics (extra_metrics, about the last round): client_drift = mean_{i∈S} ‖y_i − x^t‖²,
 // bytes_up_round / bytes_down_round (logical bytes of that round, all clients), active_clients,
 // lr_local. Logical downlink: the model to every active client (plus what a method adds, e.g.
@@ -24,9 +24,10 @@
 // per round: N messages of the compressor's size, plus the method's extra values (SCAFFOLD's c,
 // still dense) to the active clients. With --compressor-down none nothing changes.
 //
-// Checkpoints hold x, w (when the downlink is compressed), the server optimiser, the uplink's state, every client's state and gradient
-// count, and the method's server state; the client sampling and minibatches are keyed by the
-// round, so nothing else is needed for a resumed run to continue bit for bit.
+// Checkpoints hold x, w (when the downlink is compressed), the server optimiser, the uplink's
+// state, every client's state and gradient count, and the method's server state; the client
+// sampling and minibatches are keyed by the round, so nothing else is needed for a resumed run to
+// continue bit for bit.
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@
 #include "distopt/compress/downlink.hpp"
 #include "distopt/compress/uplink.hpp"
 #include "distopt/federated/client_sampler.hpp"
+#include "distopt/federated/federated_options.hpp"
 #include "distopt/federated/local_solver.hpp"
 #include "distopt/federated/server_optimizer.hpp"
 #include "distopt/method/algorithm.hpp"
@@ -49,9 +51,13 @@ struct LocalRun {
   const Vector* y = nullptr;  // y_i after the K_i steps
 };
 
+/// The federated round (above); each method derives from it and overrides the hooks.
 class FederatedRound : public Algorithm {
  public:
-  FederatedRound(RunContext& ctx, std::string name);
+  /// A method named `name` over ctx's clients. Validates `options` (ConfigError naming the
+  /// option, also for clients_per_round > N and bad compressor specs) before building anything.
+  /// ctx.agent_weights must hold one weight per client.
+  FederatedRound(RunContext& ctx, std::string name, FederatedOptions options);
 
   std::string name() const override { return name_; }
   void initialize(const Vector& x0) override;
@@ -66,6 +72,8 @@ class FederatedRound : public Algorithm {
   double local_lr(std::int64_t round) const;
   /// The active clients of the last round.
   const std::vector<Index>& last_active() const { return active_; }
+  /// The (validated) options the method was built with.
+  const FederatedOptions& options() const { return options_; }
 
  protected:
   // ---- method hooks ----
@@ -99,7 +107,7 @@ class FederatedRound : public Algorithm {
 
  private:
   std::string name_;
-  double lr0_ = 0, lr_decay_ = 1;
+  FederatedOptions options_;
   LocalSolver solver_;
   ClientSampler sampler_;
   ServerOptimizer server_opt_;
@@ -114,8 +122,5 @@ class FederatedRound : public Algorithm {
   double active_local_ = 0;
   double bytes_up_round_ = 0, bytes_down_round_ = 0;
 };
-
-/// Local schedule from --local-steps, --local-epochs, --batch-size (ConfigError if invalid).
-LocalSchedule local_schedule_from(const Config& config);
 
 }  // namespace distopt

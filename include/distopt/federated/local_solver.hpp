@@ -26,18 +26,27 @@ namespace distopt {
 
 class Objective;
 
+/// How many local steps a client takes, on which batches (the schedule above).
 struct LocalSchedule {
-  Index local_steps = 10;   // --local-steps
-  Index local_epochs = 0;   // --local-epochs (0: use local_steps)
-  Index batch_size = 0;     // --batch-size (0: full batch)
+  /// --local-steps: local steps K >= 1 per round (default 10); ignored when local_epochs > 0
+  /// (the command line refuses --local-epochs together with an explicit --local-steps).
+  Index local_steps = 10;
+  /// --local-epochs: local passes E >= 0 over the shard instead of local_steps (default 0: off).
+  Index local_epochs = 0;
+  /// --batch-size: rows per local batch, >= 0 (default 0: the whole shard every step).
+  Index batch_size = 0;
+  /// Throws ConfigError("local-steps" | "local-epochs" | "batch-size", ...) when out of range.
+  void validate() const;
 };
 
+/// Runs a client's local steps (the loop above), reusing its buffers across clients and rounds.
 class LocalSolver {
  public:
   /// d(y, batch, d_out) writes the direction at y on the batch into d_out and returns the number of
   /// gradient evaluations it made.
   using Direction = std::function<int(const Vector& y, const DataBlock& batch, Vector& d)>;
 
+  /// The schedule (not validated here) and the run's seed, keying the minibatch streams.
   LocalSolver(LocalSchedule schedule, std::uint64_t seed) : s_(schedule), seed_(seed) {}
 
   /// Number of local steps of a client holding n rows (0 for an empty client).
@@ -47,6 +56,7 @@ class LocalSolver {
   Index run(Index client, std::int64_t round, const DataBlock& shard, double lr, Vector& y,
             const Direction& direction, std::uint64_t* grad_evals);
 
+  /// The schedule the solver was built with.
   const LocalSchedule& schedule() const { return s_; }
 
  private:

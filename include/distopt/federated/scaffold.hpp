@@ -13,9 +13,12 @@
 
 namespace distopt {
 
+/// SCAFFOLD (option II): control variates c_i and c correct the local direction.
 class Scaffold : public FederatedRound {
  public:
-  explicit Scaffold(RunContext& ctx);
+  /// Validates `options` (ConfigError naming the option) and builds the method; SCAFFOLD has
+  /// no options of its own.
+  Scaffold(RunContext& ctx, FederatedOptions options);
   /// The server control variate c (replicated).
   const Vector& control() const { return c_; }
 

@@ -13,36 +13,50 @@
 #include <string>
 
 #include "distopt/core/types.hpp"
-#include "distopt/run/config.hpp"
 #include "distopt/method/state_archive.hpp"
 
 namespace distopt {
 
+/// The server optimiser's update rule (--server-opt).
 enum class ServerOptKind { kSgd, kMomentum, kAdagrad, kAdam, kYogi };
 
+/// Typed options of the server optimiser. The command line maps --server-opt, --lr-global,
+/// --server-momentum, --server-beta1, --server-beta2 and --server-tau onto these (in the run
+/// layer, federated_config.cpp); C++ users fill them directly. Every field is checked by
+/// validate() whatever the kind, as on the command line.
 struct ServerOptimizerOptions {
+  /// --server-opt: sgd | momentum | adagrad | adam | yogi (default sgd).
   ServerOptKind kind = ServerOptKind::kSgd;
-  double lr = 1.0;        // --lr-global η_g
-  double momentum = 0.9;  // --server-momentum β
-  double beta1 = 0.9;     // --server-beta1
-  double beta2 = 0.99;    // --server-beta2
-  double tau = 1e-3;      // --server-tau: adaptivity τ
-  /// From --server-opt, --lr-global, --server-momentum, --server-beta1, --server-beta2,
-  /// --server-tau; throws ConfigError naming the option when out of range.
-  static ServerOptimizerOptions from(const Config& config);
+  /// --lr-global: server step size η_g > 0 (default 1).
+  double lr = 1.0;
+  /// --server-momentum: momentum β in [0, 1) (default 0.9; used by momentum).
+  double momentum = 0.9;
+  /// --server-beta1: first-moment decay in [0, 1) (default 0.9; adagrad, adam, yogi).
+  double beta1 = 0.9;
+  /// --server-beta2: second-moment decay in [0, 1) (default 0.99; adam, yogi).
+  double beta2 = 0.99;
+  /// --server-tau: adaptivity τ > 0, v starts at τ² (default 1e-3; adagrad, adam, yogi).
+  double tau = 1e-3;
+  /// Throws ConfigError naming the option (lr-global, server-momentum, server-beta1,
+  /// server-beta2, server-tau) when a value is out of range.
+  void validate() const;
 };
 
+/// The FedOpt server step x ← x + step(Δ), with its replicated state (m, v).
 class ServerOptimizer {
  public:
+  /// Does not validate: FederatedRound validates its options before building the optimiser.
   explicit ServerOptimizer(ServerOptimizerOptions options) : opt_(options) {}
   /// Zero momentum, v = τ².
   void initialize(Index dim);
   /// One server step from the pseudo-gradient Δ.
   void apply(const Vector& delta, Vector& x);
+  /// The options the optimiser was built with.
   const ServerOptimizerOptions& options() const { return opt_; }
 
   /// Replicated state under "<prefix>/m" and "<prefix>/v" (only what the kind uses).
   void save(StateArchive& out, const std::string& prefix) const;
+  /// Reads what save() wrote; InputError when a stored vector has the wrong dimension.
   void load(const StateArchive& in, const std::string& prefix);
 
  private:

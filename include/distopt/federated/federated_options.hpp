@@ -1,0 +1,44 @@
+#pragma once
+// Typed options of the federated round shared by every federated method (Ceres style: documented
+// defaults, validate() naming the command-line key). The command line maps --participation,
+// --clients-per-round, --local-steps, --local-epochs, --batch-size, --lr, --lr-decay, the server
+// optimiser's and the compression options onto these in the run layer (federated_config.cpp); C++
+// users fill them directly. The methods' own options (FedProxOptions, FedDynOptions,
+// FedSpeedOptions) hold a FederatedOptions and live next to their method.
+#include "distopt/compress/link_options.hpp"
+#include "distopt/core/types.hpp"
+#include "distopt/federated/local_solver.hpp"
+#include "distopt/federated/server_optimizer.hpp"
+
+namespace distopt {
+
+/// The options of FederatedRound (client sampling, local training, server step, links).
+struct FederatedOptions {
+  /// --participation: fraction q in (0, 1] of the N clients active per round,
+  /// m = max(1, round(q N)) (default 1: every client). Must stay 1 when clients_per_round > 0.
+  double participation = 1.0;
+  /// --clients-per-round: m, the active clients per round, in [1, N]; 0 (default): use
+  /// participation.
+  Index clients_per_round = 0;
+  /// --local-steps, --local-epochs, --batch-size: the clients' local schedule (defaults 10, 0, 0).
+  LocalSchedule schedule{};
+  /// --lr: local step size η_l > 0 of the first round (default 0.1).
+  double lr = 0.1;
+  /// --lr-decay: in (0, 1]; the local step size of round t is lr · lr_decay^{t−1} (default 1).
+  double lr_decay = 1.0;
+  /// --server-opt, --lr-global, --server-momentum, --server-beta1, --server-beta2, --server-tau.
+  ServerOptimizerOptions server{};
+  /// --compressor, --feedback, --wire-precision, --econtrol-eta: the clients' update uplink.
+  UplinkOptions uplink{};
+  /// --compressor-down, --wire-precision: the model downlink (EF21-P when compressed).
+  DownlinkOptions downlink{};
+
+  /// Throws ConfigError naming the option (local-steps, local-epochs, batch-size,
+  /// clients-per-round, participation, lr-global, server-*, lr, lr-decay, econtrol-eta,
+  /// feedback) when a value is out of range or clients_per_round and participation are both set.
+  /// What needs the number of clients (clients_per_round <= N) and the model (compressor
+  /// parameters) is checked when the method is built.
+  void validate() const;
+};
+
+}  // namespace distopt
