@@ -6,8 +6,8 @@
 #include "distopt/core/error.hpp"
 #include "distopt/dataparallel/gradient_descent.hpp"
 #include "distopt/federated/federated.hpp"
-#include "distopt/gossip/gossip_options.hpp"
 #include "distopt/run/compress_config.hpp"
+#include "distopt/run/gossip_config.hpp"
 #include "distopt/run/method_registry.hpp"
 
 namespace distopt {
@@ -31,7 +31,8 @@ const std::vector<Family>& families() {
        }},
       {"fedavg, fedprox, scaffold, feddyn, fedspeed, fedspeed-sim", add_federated_options,
        make_federated_algorithm},
-      {"dadao, gossip", add_gossip_options, make_gossip_method},
+      {"dadao, gossip", add_gossip_options,
+       [](const std::string& n, RunContext& ctx) { return make_gossip_method(n, ctx.config, ctx); }},
   };
   return kFamilies;
 }
