@@ -55,7 +55,7 @@ void events_bench(Communicator& comm) {
     Problem p;
     p.n = n;
     auto s = make_setup(comm, p, {{"algorithm", "dadao"}, {"graph", g}});
-    Dadao d(*s->ctx);
+    Dadao d(*s->ctx, dadao_options_from(s->config));
     d.initialize(s->objective->initial_point(1));
     std::int64_t rounds;
     double ge = 0, ce = 0, dist = 0;
@@ -68,7 +68,7 @@ void events_bench(Communicator& comm) {
     for (int Q : {1, 5}) {
       auto s2 = make_setup(comm, p, {{"algorithm", "gossip"}, {"graph", g}, {"lr", "theory"},
                                      {"gossip-steps", std::to_string(Q)}});
-      SyncGossip sg(*s2->ctx);
+      SyncGossip sg(*s2->ctx, sync_gossip_options_from(s2->config));
       sg.initialize(s2->objective->initial_point(1));
       to_target(comm, sg, 3000, 1e-6, rounds, ge, ce, dist);
       if (comm.is_root()) {
@@ -98,7 +98,7 @@ void wall_bench(Communicator& comm, const std::string& algo, std::int64_t T, con
     opts["time-scale"] = scale;
   }
   auto s = make_setup(comm, p, opts);
-  std::unique_ptr<Algorithm> a = make_algorithm(*s->ctx);
+  std::unique_ptr<Algorithm> a = make_algorithm(s->config, *s->ctx);
   a->initialize(s->objective->initial_point(1));
   comm.barrier();
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,11 +1,14 @@
-// Communicator layer: collectives against hand-computed values, placement arithmetic, traffic
-// counts, errors agreed across ranks, and the counter-based random streams.
+// Communicator layer: collectives against hand-computed values (every element type), placement
+// arithmetic, traffic counts, errors agreed across ranks, the neighbour-exchange channel (round
+// trips, exact byte counts, isolation from the world communicator), and the counter-based random
+// streams.
 #include <gtest/gtest.h>
 
 #include <numeric>
 #include <set>
 
 #include "distopt/comm/communicator.hpp"
+#include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
@@ -77,6 +80,205 @@ TEST(Communicator, MpiErrorsBecomeTypedExceptions) {
     EXPECT_NE(std::string(e.what()).find("MPI_Send"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("rank"), std::string::npos) << e.what();
   }
+}
+
+// The typed collectives on several element types, against exact values, with exact byte counts.
+template <class T>
+void check_typed_collectives(Communicator& comm) {
+  SCOPED_TRACE(sizeof(T));
+  const int p = comm.size(), me = comm.rank();
+  const std::uint64_t b0 = comm.traffic().mpi_bytes(), c0 = comm.traffic().mpi_calls();
+  std::vector<T> v = {static_cast<T>(me + 1), static_cast<T>(2 * me), static_cast<T>(3)};
+  comm.allreduce_sum(std::span<T>(v));
+  EXPECT_EQ(v[0], static_cast<T>(p * (p + 1) / 2));
+  EXPECT_EQ(v[1], static_cast<T>(p * (p - 1)));
+  EXPECT_EQ(v[2], static_cast<T>(3 * p));
+  EXPECT_EQ(comm.allreduce_max(static_cast<T>(me + 5)), static_cast<T>(p + 4));
+  EXPECT_EQ(comm.allreduce_min(static_cast<T>(me + 5)), static_cast<T>(5));
+  std::vector<T> mm = {static_cast<T>(me), static_cast<T>(p - me)};
+  comm.allreduce_max(std::span<T>(mm));
+  EXPECT_EQ(mm[0], static_cast<T>(p - 1));
+  EXPECT_EQ(mm[1], static_cast<T>(p));
+  // 3 + 1 + 1 + 2 elements reduced, in 4 calls.
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b0, 7 * sizeof(T));
+  EXPECT_EQ(comm.traffic().mpi_calls() - c0, 4u);
+  // Broadcast from the last rank: counted there only.
+  const int root = p - 1;
+  std::vector<T> bc(4, me == root ? static_cast<T>(7) : static_cast<T>(0));
+  const std::uint64_t b1 = comm.traffic().mpi_bytes();
+  comm.broadcast(std::span<T>(bc), root);
+  for (T x : bc) EXPECT_EQ(x, static_cast<T>(7));
+  EXPECT_EQ(comm.broadcast_value(static_cast<T>(me == root ? 9 : 1), root), static_cast<T>(9));
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b1, me == root ? 5 * sizeof(T) : 0u);
+  // Allgather of one value and allgatherv of me+1 values each, in rank order.
+  const auto one = comm.allgather(static_cast<T>(me + 1));
+  ASSERT_EQ(static_cast<int>(one.size()), p);
+  for (int r = 0; r < p; ++r) EXPECT_EQ(one[static_cast<std::size_t>(r)], static_cast<T>(r + 1));
+  std::vector<T> mine(static_cast<std::size_t>(me + 1), static_cast<T>(me + 1));
+  const std::uint64_t b2 = comm.traffic().mpi_bytes(), c2 = comm.traffic().mpi_calls();
+  // (explicit <T>: for bytes the non-template overload returns GatheredBytes)
+  const auto all = comm.allgatherv<T>(std::span<const T>(mine));
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b2, mine.size() * sizeof(T) + sizeof(int));
+  EXPECT_EQ(comm.traffic().mpi_calls() - c2, 2u);
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(p * (p + 1) / 2));
+  std::size_t k = 0;
+  for (int r = 0; r < p; ++r) {
+    for (int j = 0; j <= r; ++j) EXPECT_EQ(all[k++], static_cast<T>(r + 1));
+  }
+  // Counts passed in: the same result, one call, no count exchange.
+  std::vector<int> counts(static_cast<std::size_t>(p));
+  for (int r = 0; r < p; ++r) counts[static_cast<std::size_t>(r)] = r + 1;
+  const std::uint64_t b3 = comm.traffic().mpi_bytes(), c3 = comm.traffic().mpi_calls();
+  const auto known = comm.allgatherv(std::span<const T>(mine), std::span<const int>(counts));
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b3, mine.size() * sizeof(T));
+  EXPECT_EQ(comm.traffic().mpi_calls() - c3, 1u);
+  EXPECT_EQ(known, all);
+  // Gathers on the root only.
+  const auto g = comm.gatherv<T>(std::span<const T>(mine), 0);
+  const auto gk = comm.gatherv(std::span<const T>(mine), std::span<const int>(counts), 0);
+  if (me == 0) {
+    EXPECT_EQ(g, all);
+    EXPECT_EQ(gk, all);
+  } else {
+    EXPECT_TRUE(g.empty());
+    EXPECT_TRUE(gk.empty());
+  }
+}
+
+TEST(Communicator, TypedCollectivesOnEveryElementType) {
+  auto comm = Communicator::world();
+  check_typed_collectives<double>(comm);
+  check_typed_collectives<float>(comm);
+  check_typed_collectives<std::int32_t>(comm);
+  check_typed_collectives<std::uint32_t>(comm);
+  check_typed_collectives<std::int64_t>(comm);
+  check_typed_collectives<std::uint64_t>(comm);
+  check_typed_collectives<std::uint8_t>(comm);
+  check_typed_collectives<std::int8_t>(comm);
+}
+
+TEST(Communicator, CountsPassedAllgathervEqualsCountExchanging) {
+  auto comm = Communicator::world();
+  const int p = comm.size();
+  Placement pl(37, p, comm.rank());  // uneven blocks
+  std::vector<double> mine;
+  for (Index a = pl.local_first(); a < pl.end(comm.rank()); ++a) mine.push_back(0.5 * static_cast<double>(a) + 1e-3);
+  std::vector<int> counts;
+  for (int r = 0; r < p; ++r) counts.push_back(static_cast<int>(pl.count(r)));
+  const auto exchanged = comm.allgatherv(std::span<const double>(mine));
+  const auto known = comm.allgatherv(std::span<const double>(mine), std::span<const int>(counts));
+  EXPECT_EQ(known, exchanged);
+  ASSERT_EQ(known.size(), 37u);
+  for (std::size_t a = 0; a < known.size(); ++a) EXPECT_EQ(known[a], 0.5 * static_cast<double>(a) + 1e-3);
+  // A count that disagrees with this rank's buffer is refused before MPI is called.
+  std::vector<int> wrong = counts;
+  wrong[static_cast<std::size_t>(comm.rank())] += 1;
+  EXPECT_THROW(comm.allgatherv(std::span<const double>(mine), std::span<const int>(wrong)), Error);
+  std::vector<int> short_counts(counts.begin(), counts.end() - 1);
+  EXPECT_THROW(comm.allgatherv(std::span<const double>(mine), std::span<const int>(short_counts)), Error);
+}
+
+TEST(Communicator, DuplicateSharesTrafficAndIsIsolated) {
+  auto comm = Communicator::world();
+  Communicator dup = comm.duplicate();
+  EXPECT_EQ(dup.rank(), comm.rank());
+  EXPECT_EQ(dup.size(), comm.size());
+  const std::uint64_t b0 = comm.traffic().mpi_bytes();
+  dup.allreduce_sum(1.0);
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b0, sizeof(double));  // counted in the parent
+  EXPECT_EQ(&dup.traffic(), &comm.traffic());
+  Communicator alone = comm.duplicate(false);
+  alone.allreduce_sum(1.0);
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b0, sizeof(double));
+  EXPECT_EQ(alone.traffic().mpi_bytes(), sizeof(double));
+}
+
+// A ring of agents, one per rank: each sends [2 header values | 3 payload values] to the next rank
+// on the edge's tag and receives the previous rank's, blocking and nonblocking.
+TEST(NeighborExchange, RoundTripWithExactByteCounts) {
+  auto comm = Communicator::world();
+  const int p = comm.size(), me = comm.rank();
+  const int next = (me + 1) % p, prev = (me + p - 1) % p;
+  const Index agent = 100 + me;
+  NeighborExchange ch(comm);
+  EXPECT_EQ(ch.rank(), me);
+  EXPECT_EQ(ch.size(), p);
+  const AgentTraffic t0 = comm.traffic().agent(agent);
+  const std::uint64_t b0 = comm.traffic().mpi_bytes(), c0 = comm.traffic().mpi_calls();
+  // Edge e joins ranks e and e+1: I send on edge `me`, receive on edge `prev`.
+  std::vector<double> out = {static_cast<double>(me), 1.0, 10.0 * me, 10.0 * me + 1, 10.0 * me + 2};
+  std::vector<double> in(5, -1);
+  Request r = ch.irecv(std::span<double>(in), prev, ch.edge_tag(prev));
+  Request s = ch.isend(std::span<const double>(out), next, ch.edge_tag(me), {agent, 2});
+  r.wait();
+  s.wait();
+  EXPECT_EQ(in[0], prev);
+  for (int j = 0; j < 3; ++j) EXPECT_EQ(in[static_cast<std::size_t>(2 + j)], 10.0 * prev + j);
+  // Blocking variant, the other way round, counted to nobody: physical bytes only.
+  std::vector<float> back(4, static_cast<float>(me)), got(4, -1);
+  Request s2 = ch.isend(std::span<const float>(back), prev, ch.kind_tag(3), {PeerMessage::kNoAgent});
+  const MessageInfo info = ch.recv(std::span<float>(got), next, ch.kind_tag(3));
+  s2.wait();
+  EXPECT_EQ(info.source, next);
+  EXPECT_EQ(info.tag, 3);
+  EXPECT_EQ(info.bytes, 4 * sizeof(float));
+  for (float x : got) EXPECT_EQ(x, static_cast<float>(next));
+  // A symmetric exchange on one edge between ranks 0 and 1 (or a self-loop on one rank).
+  std::vector<double> mine2 = {7, static_cast<double>(me)}, theirs2(2, -1);
+  const int partner = p > 1 ? (me < 2 ? 1 - me : -1) : 0;
+  if (partner >= 0) {
+    ch.exchange(std::span<const double>(mine2), std::span<double>(theirs2), partner, ch.edge_tag(123456),
+                {agent, 1});
+    EXPECT_EQ(theirs2[1], partner);
+  }
+  ch.count_in_memory(agent, 24);
+  const AgentTraffic t1 = comm.traffic().agent(agent);
+  const std::uint64_t ex = partner >= 0 ? 1 : 0;
+  // Logical: 3 payload doubles + (exchange: 1 double) + 24 in memory; messages 1 + ex + 1.
+  EXPECT_EQ(t1.bytes_peer - t0.bytes_peer, 3 * sizeof(double) + ex * sizeof(double) + 24);
+  EXPECT_EQ(t1.messages_peer - t0.messages_peer, 2 + ex);
+  // Physical: every sent element, headers included, into the parent's counters; receives free.
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b0, 5 * sizeof(double) + 4 * sizeof(float) + ex * 2 * sizeof(double));
+  EXPECT_EQ(comm.traffic().mpi_calls() - c0, 2 + ex);
+  // Tags are validated.
+  EXPECT_EQ(ch.edge_tag(0), NeighborExchange::kEdgeTagBase);
+  EXPECT_EQ(ch.edge_tag(NeighborExchange::kEdgeTagSpan + 5), NeighborExchange::kEdgeTagBase + 5);
+  EXPECT_THROW(ch.edge_tag(-1), Error);
+  EXPECT_THROW(ch.kind_tag(-1), Error);
+  EXPECT_THROW(ch.kind_tag(NeighborExchange::kEdgeTagBase), Error);
+}
+
+// A message on the world communicator with the channel's tag is not seen by the channel, and the
+// channel's message is not seen by a receive on the world communicator.
+TEST(NeighborExchange, IsolatedFromTheWorldCommunicator) {
+  auto comm = Communicator::world();
+  const int p = comm.size(), me = comm.rank();
+  const int next = (me + 1) % p, prev = (me + p - 1) % p;
+  NeighborExchange ch(comm);
+  const int tag = ch.edge_tag(42);
+  std::vector<double> world_msg = {1.0, 2.0}, chan_msg = {3.0, 4.0, 5.0};
+  Request w = comm.isend(std::span<const double>(world_msg), next, tag);
+  comm.barrier();  // the world message has been posted everywhere (and, with eager sends, arrived)
+  MessageInfo info;
+  bool seen = false;
+  for (int i = 0; i < 100; ++i) seen |= ch.iprobe(info);
+  EXPECT_FALSE(seen);
+  comm.barrier();  // nobody sends on the channel before every rank has probed it
+  Request c = ch.isend(std::span<const double>(chan_msg), next, tag);
+  // Each side receives exactly its own message, whatever arrives first.
+  std::vector<double> a(3, -1), b(3, -1);
+  const MessageInfo wi = comm.recv(std::span<double>(a), prev, tag);
+  const MessageInfo ci = ch.recv(std::span<double>(b), prev, tag);
+  w.wait();
+  c.wait();
+  EXPECT_EQ(wi.bytes, 2 * sizeof(double));
+  EXPECT_EQ(a[0], 1.0);
+  EXPECT_EQ(a[1], 2.0);
+  EXPECT_EQ(ci.bytes, 3 * sizeof(double));
+  EXPECT_EQ(b[2], 5.0);
+  comm.barrier();
+  EXPECT_FALSE(ch.iprobe(info));
+  EXPECT_FALSE(comm.iprobe(Communicator::any_source, Communicator::any_tag, info));
 }
 
 TEST(Placement, ContiguousBlocksCoverEveryAgentOnce) {

@@ -156,7 +156,7 @@ TEST(ErrorFeedback, Ef21FamilyReachesTargetWhileCompressedGdStalls) {
 
 TEST(ErrorFeedback, SameTrajectoryAtAnyRankCountAndResumeIsExact) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   for (const char* spec : {"ef21:topk:2", "econtrol:topk:3", "ef14:randk:4", "ef21w:qsgd:2",
                            "none:natural", "ef21:sign"}) {
     const std::string s(spec);

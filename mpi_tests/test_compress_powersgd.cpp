@@ -121,7 +121,7 @@ TEST(PowerSgd, MlpLossWithinOnePercentOfUncompressed) {
 
 TEST(PowerSgd, SameTrajectoryAtAnyRankCountAndExactResume) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   const std::map<std::string, std::string> kv = {{"compressor", "powersgd:2"}, {"lr", "0.5"},
                                                  {"rounds", "20"}, {"eval-every", "20"},
                                                  {"reduction", "ordered"}};

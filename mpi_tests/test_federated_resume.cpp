@@ -59,7 +59,7 @@ std::string checkpoint_path(Communicator& comm, const std::string& tag) {
 
 TEST(FederatedPlacement, SameModelAtAnyRankCount) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   for (const auto& m : kMethods) {
     for (const char* red : {"allreduce", "ordered"}) {
       auto kv = m;
@@ -89,7 +89,7 @@ TEST(FederatedCheckpoint, ResumeEqualsUninterruptedRun) {
 
     // A fresh communicator wrapper per run: traffic counters start at zero.
     auto c1 = Communicator::world(), c2 = Communicator::world(), c3 = Communicator::world();
-    Communicator self(MPI_COMM_SELF);
+    auto self = Communicator::self();
     const TrainRun full = train(c1, kProblem, cfg, trainer_options_from(cfg));
 
     auto first = trainer_options_from(cfg);

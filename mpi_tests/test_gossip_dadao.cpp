@@ -31,7 +31,7 @@ Trace run_dadao(Communicator& comm, const Problem& p, const std::string& graph, 
                 std::int64_t every) {
   const std::uint64_t bytes0 = comm.traffic().local_total().bytes_peer;
   auto s = make_setup(comm, p, {{"algorithm", "dadao"}, {"graph", graph}});
-  Dadao a(*s->ctx);
+  Dadao a(*s->ctx, dadao_options_from(s->config));
   a.initialize(s->objective->initial_point(1));
   Trace tr;
   MetricRow row;
@@ -60,7 +60,7 @@ Trace run_dadao(Communicator& comm, const Problem& p, const std::string& graph, 
 // graph of 16 nodes).
 TEST(Dadao, ConvergesLinearlyAndIsIdenticalAtAnyRankCount) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   for (bool logistic : {false, true}) {
     for (const char* g : {"ring", "star", "complete"}) {
       SCOPED_TRACE(std::string(logistic ? "logistic " : "least squares ") + g);
@@ -149,7 +149,7 @@ TEST(Dadao, EventCountsMatchPoissonRates) {
 // deadlock: the run must finish, quickly, and agree bit for bit with one rank.
 TEST(Dadao, CrossRankWaitChainsCannotDeadlock) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   Problem p;
   p.n = 8;
   for (const char* g : {"complete", "path", "hypercube:3"}) {
@@ -171,7 +171,7 @@ TEST(Dadao, TrainerTimeBudgetAndTarget) {
   Problem p;
   auto s = make_setup(world, p, {{"algorithm", "dadao"}, {"graph", "ring"}, {"time", "120.5"},
                                  {"target-metric", "dist_to_opt<1e-4"}});
-  auto algo = make_algorithm(*s->ctx);
+  auto algo = make_algorithm(s->config, *s->ctx);
   ASSERT_EQ(algo->name(), "dadao");
   auto opt = trainer_options_from(s->config);
   EXPECT_EQ(opt.rounds, 121);
@@ -187,7 +187,7 @@ TEST(Dadao, TrainerTimeBudgetAndTarget) {
   // With the target: stops at the first evaluation below it.
   auto s2 = make_setup(world, p, {{"algorithm", "dadao"}, {"graph", "ring"}, {"time", "400"},
                                   {"target-metric", "dist_to_opt<1e-6"}});
-  auto algo2 = make_algorithm(*s2->ctx);
+  auto algo2 = make_algorithm(s2->config, *s2->ctx);
   Trainer t2(*s2->ctx, *algo2, trainer_options_from(s2->config));
   const Summary sum2 = t2.run();
   EXPECT_EQ(sum2.termination, Termination::kTarget);
@@ -202,7 +202,7 @@ TEST(Dadao, InputErrorsNameTheOption) {
     opts["algorithm"] = "dadao";
     auto s = make_setup(world, q, opts);
     try {
-      make_algorithm(*s->ctx);
+      make_algorithm(s->config, *s->ctx);
       ADD_FAILURE() << "expected ConfigError on --" << key;
     } catch (const ConfigError& e) {
       EXPECT_EQ(e.key(), key) << e.what();
@@ -226,13 +226,13 @@ TEST(Dadao, InputErrorsNameTheOption) {
 // jumps scaled by 1/rate (--rate-compensation on) diverge.
 TEST(Dadao, HeterogeneousGradientRates) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   Problem p;
   auto run = [&](Communicator& comm, const char* g, const char* comp, std::int64_t T, std::vector<double>& dist,
                  RowMatrix& nodes, std::uint64_t& grads) {
     auto s = make_setup(comm, p, {{"algorithm", "dadao"}, {"graph", g}, {"grad-rates", "0-3:0.25,9:0.25"},
                                   {"rate-compensation", comp}});
-    Dadao a(*s->ctx);
+    Dadao a(*s->ctx, dadao_options_from(s->config));
     EXPECT_EQ(a.constants().gamma, 1 / (4 * a.problem().L()));
     a.initialize(s->objective->initial_point(1));
     for (std::int64_t r = 1; r <= T; ++r) {
@@ -273,7 +273,7 @@ TEST(Dadao, GradRatesInputErrors) {
   for (const char* bad : {"0-3", "0-16:0.5", "3-1:0.5", "2:0", "2:1.5", "x:0.5"}) {
     auto s = make_setup(world, p, {{"algorithm", "dadao"}, {"graph", "ring"}, {"grad-rates", bad}});
     try {
-      make_algorithm(*s->ctx);
+      make_algorithm(s->config, *s->ctx);
       ADD_FAILURE() << "expected ConfigError for --grad-rates " << bad;
     } catch (const ConfigError& e) {
       EXPECT_EQ(e.key(), "grad-rates") << e.what();

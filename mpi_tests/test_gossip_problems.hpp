@@ -14,6 +14,7 @@
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/run/gossip_config.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 

@@ -22,7 +22,7 @@ Result run_gossip(Communicator& comm, const Problem& p, const std::string& graph
   const std::uint64_t bytes0 = comm.traffic().local_total().bytes_peer;
   auto s = make_setup(comm, p, {{"algorithm", "gossip"}, {"graph", graph},
                                 {"gossip-steps", std::to_string(Q)}, {"lr", lr}});
-  SyncGossip a(*s->ctx);
+  SyncGossip a(*s->ctx, sync_gossip_options_from(s->config));
   a.initialize(s->objective->initial_point(1));
   for (std::int64_t r = 1; r <= R; ++r) a.step(r);
   MetricRow m;
@@ -37,7 +37,7 @@ Result run_gossip(Communicator& comm, const Problem& p, const std::string& graph
 
 TEST(SyncGossip, CountersAndBitwiseIdentity) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   Problem p;
   for (const char* g : {"ring", "star", "grid:4x4", "er:16:0.3"}) {
     SCOPED_TRACE(g);

@@ -29,7 +29,7 @@ WallRun run_wall(Communicator& comm, const Problem& p, const std::string& graph,
   extra["clock"] = "wall";
   if (!extra.count("time-scale")) extra["time-scale"] = "0.02";
   auto s = make_setup(comm, p, extra);
-  Dadao a(*s->ctx);
+  Dadao a(*s->ctx, dadao_options_from(s->config));
   const auto t0 = std::chrono::steady_clock::now();
   a.initialize(s->objective->initial_point(1));
   for (std::int64_t r = 1; r <= T; ++r) a.step(r);

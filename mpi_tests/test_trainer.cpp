@@ -122,7 +122,7 @@ TEST(GradientDescent, ReachesCentralisedOptimumOfStronglyConvexLogistic) {
 
 TEST(GradientDescent, SameResultAtAnyRankCount) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   for (const char* red : {"allreduce", "ordered"}) {
     auto cfg = make_config({{"l2", "0.01"},
                             {"lr", "1.0"},
@@ -142,7 +142,7 @@ TEST(GradientDescent, SameResultAtAnyRankCount) {
 
 TEST(GradientDescent, SgdMinibatchesDoNotDependOnPlacement) {
   auto world = Communicator::world();
-  Communicator self(MPI_COMM_SELF);
+  auto self = Communicator::self();
   auto cfg = make_config({{"algorithm", "sgd"},
                           {"batch-size", "16"},
                           {"lr", "0.5"},

@@ -3,18 +3,19 @@
 #include <cmath>
 #include <limits>
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/parse.hpp"
+#include "distopt/core/strings.hpp"
 #include "distopt/gossip/optimum.hpp"
-#include "distopt/run/config.hpp"
 
 namespace distopt {
 
 namespace {
 // --grad-rates: "auto", "uniform" or a comma list of <node>[-<node>]:<rate> (other nodes: rate 1).
-std::vector<double> gradient_rates(const Config& config, const GossipProblem& problem, bool wall) {
+std::vector<double> gradient_rates(const std::string& spec, const GossipProblem& problem, bool wall) {
   const Index n = problem.nodes();
   std::vector<double> rates(static_cast<std::size_t>(n), 1.0);
-  const std::string spec = config.get("grad-rates");
   if (spec == "uniform") return rates;
   if (spec == "auto") {
     // A straggler rank's nodes run their gradient clocks at the rate they can sustain.
@@ -50,30 +51,33 @@ std::uint64_t sum(const std::vector<std::uint64_t>& v) {
 }
 }  // namespace
 
-Dadao::Dadao(RunContext& ctx) : ctx_(ctx), problem_(ctx) {
-  wall_ = ctx.config.get_choice("clock", {"virtual", "wall"}) == "wall";
-  const std::string t = ctx.config.has("time") ? ctx.config.get("time") : "";
-  t_end_ = t.empty() ? std::numeric_limits<double>::infinity() : ctx.config.get_positive("time");
+void DadaoOptions::validate() const {
+  gossip.validate();
+  if (time) check::positive("time", *time);
+  if (clock == DadaoClock::kWall) check::positive("time-scale", time_scale);
+  if (comm_rate) check::positive("comm-rate", *comm_rate);
+  if (grad_rates.empty()) throw ConfigError("grad-rates", "no gradient rates given");
+}
+
+Dadao::Dadao(RunContext& ctx, DadaoOptions options) : ctx_(ctx), problem_(ctx, options.gossip) {
+  options.validate();
+  wall_ = options.clock == DadaoClock::kWall;
+  t_end_ = options.time ? *options.time : std::numeric_limits<double>::infinity();
   if (!(problem_.mu() > 0)) {
     throw ConfigError("l2", "dadao needs every node's function to be strongly convex, but the smallest "
                             "strong-convexity constant is 0: set --l2 > 0");
   }
   const auto& sp = problem_.spectrum();
-  const std::string rate = ctx.config.get("comm-rate");
-  const double lc = rate == "theory" ? DadaoConstants::default_comm_rate(sp.chi1, sp.chi2)
-                                     : ctx.config.get_positive("comm-rate");
+  const double lc = options.comm_rate ? *options.comm_rate
+                                      : DadaoConstants::default_comm_rate(sp.chi1, sp.chi2);
   c_ = DadaoConstants::make(problem_.L(), problem_.mu(), sp.chi1, sp.chi2, lc);
   ode_ = std::make_unique<DadaoOde>(c_);
   schedule_ = EventSchedule(problem_.graph(), ctx.seed, 1.0, c_.comm_rate);
-  schedule_.set_node_rates(gradient_rates(ctx.config, problem_, wall_));
-  const bool compensate = ctx.config.get_choice("rate-compensation", {"on", "off"}) == "on";
+  schedule_.set_node_rates(gradient_rates(options.grad_rates, problem_, wall_));
+  const bool compensate = options.rate_compensation;
   if (wall_) {
-    if (ctx.config.get_int_at_least("checkpoint-every", 0) > 0 ||
-        (ctx.config.has("resume") && !ctx.config.get("resume").empty())) {
-      throw ConfigError("clock", "wall-clock runs cannot be checkpointed or resumed (use --clock virtual)");
-    }
     wallclock_ = std::make_unique<WallClockEngine>(problem_, nodes_, *ode_, c_, schedule_,
-                                                   ctx.config.get_positive("time-scale"), compensate);
+                                                   options.time_scale, compensate);
   } else {
     virtual_ = std::make_unique<VirtualTimeEngine>(problem_, nodes_, *ode_, c_, schedule_, compensate);
   }

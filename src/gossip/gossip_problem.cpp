@@ -11,11 +11,14 @@
 
 namespace distopt {
 
-GossipProblem::GossipProblem(RunContext& ctx)
+void GossipOptions::validate() const { cost.validate(); }
+
+GossipProblem::GossipProblem(RunContext& ctx, const GossipOptions& options)
     : ctx_(ctx),
-      graph_(make_graph(ctx.config.get("graph"), ctx.placement.agents(), ctx.seed)),
+      graph_(make_graph(options.graph, ctx.placement.agents(), ctx.seed)),
       spectrum_(compute_spectrum(graph_)),
-      cost_(ctx.config, ctx.comm.rank(), ctx.comm.size()) {
+      cost_(options.cost, ctx.comm.rank(), ctx.comm.size()),
+      exchange_(ctx.comm) {
   const Index n = graph_.nodes();
   if (static_cast<Index>(ctx.agent_weights.size()) != n) {
     throw Error("GossipProblem: agent_weights has " + std::to_string(ctx.agent_weights.size()) +

@@ -1,28 +1,44 @@
 #include "distopt/gossip/straggler.hpp"
 
 #include <chrono>
+#include <sstream>
+#include <string>
 #include <thread>
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
-#include "distopt/run/config.hpp"
 
 namespace distopt {
 
-GradientCost::GradientCost(const Config& config, int my_rank, int world_size) {
-  cost_ = config.get_nonnegative("grad-cost");
-  const std::string slow = config.has("slow-rank") ? config.get("slow-rank") : "";
-  if (slow.empty()) return;
-  const auto parts = split(slow, ':');
-  if (parts.size() != 2) throw ConfigError("slow-rank", "expected <rank>:<factor>, got '" + slow + "'");
-  const auto r = parse_int("slow-rank", parts[0]);
-  const double f = parse_double("slow-rank", parts[1]);
-  if (r < 0 || r >= world_size) {
-    throw ConfigError("slow-rank", "rank " + parts[0] + " is outside 0.." + std::to_string(world_size - 1));
+namespace {
+std::string str(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+}  // namespace
+
+void GradientCostOptions::validate() const {
+  check::nonnegative("grad-cost", grad_cost);
+  if (slow_rank < -1) {
+    throw ConfigError("slow-rank", "rank " + std::to_string(slow_rank) + " is negative");
   }
-  if (!(f >= 1)) throw ConfigError("slow-rank", "slow-down factor must be at least 1, got " + parts[1]);
-  slow_rank_ = static_cast<int>(r);
-  slow_factor_ = f;
-  if (r == my_rank) factor_ = f;
+  if (slow_rank >= 0 && !(slow_factor >= 1)) {
+    throw ConfigError("slow-rank", "slow-down factor must be at least 1, got " + str(slow_factor));
+  }
+}
+
+GradientCost::GradientCost(const GradientCostOptions& o, int my_rank, int world_size) {
+  o.validate();
+  cost_ = o.grad_cost;
+  if (o.slow_rank < 0) return;
+  if (o.slow_rank >= world_size) {
+    throw ConfigError("slow-rank", "rank " + std::to_string(o.slow_rank) + " is outside 0.." +
+                                       std::to_string(world_size - 1));
+  }
+  slow_rank_ = o.slow_rank;
+  slow_factor_ = o.slow_factor;
+  if (o.slow_rank == my_rank) factor_ = o.slow_factor;
 }
 
 void GradientCost::after_gradient(double measured) const {

@@ -2,15 +2,23 @@
 
 #include <map>
 
+#include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
-#include "distopt/gossip/gossip_tags.hpp"
 #include "distopt/gossip/optimum.hpp"
 
 namespace distopt {
 
-SyncGossip::SyncGossip(RunContext& ctx) : ctx_(ctx), problem_(ctx) {
-  steps_ = ctx.config.get_int_at_least("gossip-steps", 1);
-  lr_ = ctx.config.get("lr") == "theory" ? 1.0 / problem_.L() : ctx.config.get_positive("lr");
+void SyncGossipOptions::validate() const {
+  gossip.validate();
+  check::at_least("gossip-steps", gossip_steps, 1);
+  if (lr) check::positive("lr", *lr);
+}
+
+SyncGossip::SyncGossip(RunContext& ctx, SyncGossipOptions options)
+    : ctx_(ctx), problem_(ctx, options.gossip) {
+  options.validate();
+  steps_ = options.gossip_steps;
+  lr_ = options.lr ? *options.lr : 1.0 / problem_.L();
   w_ = metropolis_weights(problem_.graph());
   const Graph& g = problem_.graph();
   for (Index i = problem_.local_first(); i < problem_.local_first() + problem_.local_count(); ++i) {
@@ -33,18 +41,19 @@ void SyncGossip::gossip_once() {
   const Graph& g = problem_.graph();
   const Index first = problem_.local_first();
   const Index d = X_.cols();
-  Communicator& comm = ctx_.comm;
+  NeighborExchange& channel = problem_.exchange();
   std::vector<Request> reqs;
   reqs.reserve(2 * remote_.size());
   std::map<Index, Index> slot;  // edge -> row of recv_
   for (std::size_t r = 0; r < remote_.size(); ++r) {
     const auto [e, i] = remote_[r];
     const int peer = problem_.owner(g.edge(e).other(i));
+    const int tag = channel.edge_tag(e);
     slot[e] = static_cast<Index>(r);
-    reqs.push_back(comm.irecv(std::span<double>(recv_.row(static_cast<Index>(r)).data(), static_cast<std::size_t>(d)),
-                              peer, gossip_tags::edge_tag(e)));
-    reqs.push_back(comm.isend(std::span<const double>(X_.row(i - first).data(), static_cast<std::size_t>(d)),
-                              peer, gossip_tags::edge_tag(e)));
+    reqs.push_back(channel.irecv(
+        std::span<double>(recv_.row(static_cast<Index>(r)).data(), static_cast<std::size_t>(d)), peer, tag));
+    reqs.push_back(channel.isend(
+        std::span<const double>(X_.row(i - first).data(), static_cast<std::size_t>(d)), peer, tag, {i}));
   }
   wait_all(reqs);
   const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
@@ -54,12 +63,14 @@ void SyncGossip::gossip_once() {
     for (Index e : g.incident(i)) {
       const Index j = g.edge(e).other(i);
       const double we = w_.edge[static_cast<std::size_t>(e)];
-      if (problem_.is_local(j)) out += we * X_.row(j - first);
-      else out += we * recv_.row(slot.at(e));
+      if (problem_.is_local(j)) {
+        out += we * X_.row(j - first);
+        channel.count_in_memory(i, bytes);  // i's model, read by j in memory
+      } else {
+        out += we * recv_.row(slot.at(e));
+      }
       if (g.edge(e).u == i) ++comm_events_;
     }
-    comm.traffic().add_peer(i, bytes * static_cast<std::uint64_t>(g.degree(i)),
-                            static_cast<std::uint64_t>(g.degree(i)));
   }
   X_.swap(next_);
 }

@@ -3,7 +3,6 @@
 #include <span>
 
 #include "distopt/core/error.hpp"
-#include "distopt/gossip/gossip_tags.hpp"
 
 namespace distopt {
 
@@ -39,7 +38,7 @@ void VirtualTimeEngine::comm_event(const Event& ev) {
   const Edge& e = problem_.graph().edge(ev.key);
   const bool u_here = problem_.is_local(e.u), v_here = problem_.is_local(e.v);
   const Index d = nodes_.front().state().cols();
-  auto& traffic = problem_.ctx().comm.traffic();
+  NeighborExchange& channel = problem_.exchange();
   const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
   if (u_here) ++comm_events_[local(e.u)];
   if (u_here && v_here) {
@@ -53,8 +52,8 @@ void VirtualTimeEngine::comm_event(const Event& ev) {
     b.message(other_);
     a.comm_jump(own_, other_, c_);
     b.comm_jump(other_, own_, c_);
-    traffic.add_peer(e.u, bytes);
-    traffic.add_peer(e.v, bytes);
+    channel.count_in_memory(e.u, bytes);
+    channel.count_in_memory(e.v, bytes);
     return;
   }
   const Index mine = u_here ? e.u : e.v;
@@ -68,10 +67,9 @@ void VirtualTimeEngine::comm_event(const Event& ev) {
   send_[1] = static_cast<double>(ev.key);
   send_[2] = static_cast<double>(ev.seq);
   a.message(Eigen::Map<Vector>(send_.data() + kHeader, d));
-  Communicator& comm = problem_.ctx().comm;
-  const int tag = gossip_tags::edge_tag(ev.key);
-  Request sent = comm.isend(std::span<const double>(send_), peer, tag);
-  comm.recv(std::span<double>(recv_), peer, tag);
+  // [event id, y+z] each way on the edge's tag; the id is protocol, the d values are payload.
+  channel.exchange(std::span<const double>(send_), std::span<double>(recv_), peer, channel.edge_tag(ev.key),
+                   {mine, kHeader});
   if (recv_[0] != send_[0] || recv_[1] != send_[1] || recv_[2] != send_[2]) {
     throw Error("DADAO virtual time: edge " + std::to_string(ev.key) + " expected event (" +
                 std::to_string(ev.round) + ", " + std::to_string(ev.seq) + ") from rank " +
@@ -80,8 +78,6 @@ void VirtualTimeEngine::comm_event(const Event& ev) {
   }
   a.comm_jump(Eigen::Map<const Vector>(send_.data() + kHeader, d),
               Eigen::Map<const Vector>(recv_.data() + kHeader, d), c_);
-  sent.wait();
-  traffic.add_peer(mine, bytes);
 }
 
 }  // namespace distopt

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "distopt/core/error.hpp"
-#include "distopt/gossip/gossip_tags.hpp"
 
 namespace distopt {
 
@@ -15,6 +14,10 @@ constexpr std::size_t kHeader = 4;
 // A request older than this (units of virtual time) when it reaches the responder is declined.
 constexpr double kMaxStaleness = 1.0;
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+// Message kinds on the neighbour channel: a request carries the initiator's y+z, the reply the
+// responder's.
+constexpr int kRequest = 1;
+constexpr int kReply = 2;
 }  // namespace
 
 WallClockEngine::WallClockEngine(GossipProblem& problem, std::vector<DadaoNode>& nodes, const DadaoOde& ode,
@@ -40,9 +43,11 @@ double WallClockEngine::now() const {
   return (std::chrono::duration<double>(t - t0_).count() - paused_) / scale_;
 }
 
-void WallClockEngine::send(int dest, int tag, std::vector<double> buf) {
+void WallClockEngine::send(int dest, int kind, std::vector<double> buf, Index from) {
+  NeighborExchange& channel = problem_.exchange();
   sends_.push_back({std::move(buf), Request()});
-  sends_.back().req = problem_.ctx().comm.isend(std::span<const double>(sends_.back().buf), dest, tag);
+  sends_.back().req = channel.isend(std::span<const double>(sends_.back().buf), dest, channel.kind_tag(kind),
+                                    {from, kHeader});
 }
 
 void WallClockEngine::reap_sends(bool wait) {
@@ -54,25 +59,25 @@ void WallClockEngine::reap_sends(bool wait) {
 }
 
 bool WallClockEngine::poll() {
-  Communicator& comm = problem_.ctx().comm;
+  NeighborExchange& channel = problem_.exchange();
   const Index d = nodes_.front().state().cols();
-  const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
+  const int request_tag = channel.kind_tag(kRequest), reply_tag = channel.kind_tag(kReply);
   bool any = false;
   MessageInfo info;
-  while (comm.iprobe(Communicator::any_source, Communicator::any_tag, info)) {
-    if (info.tag != gossip_tags::kWallRequest && info.tag != gossip_tags::kWallReply) {
+  while (channel.iprobe(info)) {
+    if (info.tag != request_tag && info.tag != reply_tag) {
       throw Error("DADAO wall clock: unexpected message tag " + std::to_string(info.tag));
     }
     any = true;
     recv_.assign(info.bytes / sizeof(double), 0.0);
-    comm.recv(std::span<double>(recv_), info.source, info.tag);
+    channel.recv(std::span<double>(recv_), info.source, info.tag);
     if (recv_.size() < kHeader) throw Error("DADAO wall clock: short message");
     const auto edge = static_cast<Index>(recv_[0]);
     const auto round = static_cast<std::int64_t>(recv_[1]);
     const auto seq = static_cast<std::uint32_t>(recv_[2]);
     const Edge& e = problem_.graph().edge(edge);
     const Eigen::Map<const Vector> theirs(recv_.data() + kHeader, static_cast<Index>(recv_.size() - kHeader));
-    if (info.tag == gossip_tags::kWallRequest) {
+    if (info.tag == request_tag) {
       // Responder: jump now with the initiator's y+z and reply with ours, unless the request is
       // stale: then decline (nobody ever waits).
       DadaoNode& b = node(e.v);
@@ -85,11 +90,11 @@ bool WallClockEngine::poll() {
         b.integrate(t, ode_);
         b.message(Eigen::Map<Vector>(out.data() + kHeader, d));
         b.comm_jump(Eigen::Map<const Vector>(out.data() + kHeader, d), theirs, c_);
-        comm.traffic().add_peer(e.v, bytes);
       } else {
         out.resize(kHeader);
       }
-      send(info.source, gossip_tags::kWallReply, std::move(out));
+      // An accepted reply carries b's y+z (counted to b); a declined one only the header.
+      send(info.source, kReply, std::move(out), accept ? e.v : PeerMessage::kNoAgent);
     } else {
       auto it = outstanding_.find({edge, round, seq});
       if (it == outstanding_.end()) throw Error("DADAO wall clock: reply to an unknown request");
@@ -137,21 +142,21 @@ void WallClockEngine::process(const Event& ev, std::size_t index) {
   if (!u_here) return;  // the owner of the lower end initiates
   const Index d = nodes_.front().state().cols();
   const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
-  auto& traffic = problem_.ctx().comm.traffic();
+  NeighborExchange& channel = problem_.exchange();
   if (v_here) {
     DadaoNode& a = node(e.u);
     const double t = std::max(now(), a.last_event());
     a.integrate(t, ode_);
     own_.resize(d);
     a.message(own_);
-    traffic.add_peer(e.u, bytes);
+    channel.count_in_memory(e.u, bytes);
     DadaoNode& b = node(e.v);
     b.integrate(std::max(t, b.last_event()), ode_);
     other_.resize(d);
     b.message(other_);
     a.comm_jump(own_, other_, c_);
     b.comm_jump(other_, own_, c_);
-    traffic.add_peer(e.v, bytes);
+    channel.count_in_memory(e.v, bytes);
     ++comm_events_[local(e.u)];
     return;
   }
@@ -168,13 +173,11 @@ void WallClockEngine::process(const Event& ev, std::size_t index) {
 void WallClockEngine::initiate(const Event& ev) {
   const Edge& e = problem_.graph().edge(ev.key);
   const Index d = nodes_.front().state().cols();
-  const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
   DadaoNode& a = node(e.u);
   const double t = std::max(now(), a.last_event());
   a.integrate(t, ode_);
   own_.resize(d);
   a.message(own_);
-  problem_.ctx().comm.traffic().add_peer(e.u, bytes);
   std::vector<double> out(kHeader + static_cast<std::size_t>(d));
   out[0] = static_cast<double>(ev.key);
   out[1] = static_cast<double>(ev.round);
@@ -182,7 +185,7 @@ void WallClockEngine::initiate(const Event& ev) {
   out[3] = t;
   std::copy(own_.data(), own_.data() + d, out.begin() + kHeader);
   outstanding_[{ev.key, ev.round, ev.seq}] = own_;
-  send(problem_.owner(e.v), gossip_tags::kWallRequest, std::move(out));
+  send(problem_.owner(e.v), kRequest, std::move(out), e.u);  // a's y+z, counted to a
   ++requests_sent_;
   in_flight_[static_cast<std::size_t>(ev.key)] = 1;
 }

@@ -138,6 +138,10 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
       }
     }
     algo = make_algorithm(ctx);
+    if (!algo->supports_checkpoints() && (topt.checkpoint_every > 0 || !topt.resume_path.empty())) {
+      throw ConfigError("clock",
+                        "wall-clock runs cannot be checkpointed or resumed (use --clock virtual)");
+    }
   });
 
   // ---- training ----

@@ -8,10 +8,12 @@
 #include "distopt/federated/fedprox.hpp"
 #include "distopt/federated/fedspeed.hpp"
 #include "distopt/federated/scaffold.hpp"
-#include "distopt/gossip/gossip_options.hpp"
+#include "distopt/gossip/dadao.hpp"
+#include "distopt/gossip/sync_gossip.hpp"
 #include "distopt/run/compress_config.hpp"
 #include "distopt/run/dataparallel_config.hpp"
 #include "distopt/run/federated_config.hpp"
+#include "distopt/run/gossip_config.hpp"
 
 namespace distopt {
 
@@ -51,15 +53,15 @@ Registry<MethodFactory>& method_registry() {
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
              return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c), FedSpeed::Form::kSimulator);
            }});
-    const std::pair<const char*, const char*> gossip[] = {
-        {"dadao", "DADAO: asynchronous decentralized, Poisson gradient and gossip clocks"},
-        {"gossip", "synchronous decentralized gradient descent with Metropolis gossip"}};
-    for (const auto& [name, help] : gossip) {
-      m.add({name, "", help, [name = std::string(name)](const Config& c, RunContext& ctx) {
-               (void)c;
-               return make_gossip_method(name, ctx);
-             }});
-    }
+    // Decentralized gossip (ALGORITHMS.md §3).
+    m.add({"dadao", "", "DADAO: asynchronous decentralized, Poisson gradient and gossip clocks",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<Dadao>(ctx, dadao_options_from(c));
+           }});
+    m.add({"gossip", "", "synchronous decentralized gradient descent with Metropolis gossip",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<SyncGossip>(ctx, sync_gossip_options_from(c));
+           }});
     return m;
   }();
   return r;

@@ -1,13 +1,18 @@
 #pragma once
 // The communicator layer: the only place that calls MPI. Typed, value-returning or in-place
-// collectives over contiguous buffers (Eigen vectors, std::vector, spans); every MPI return code is
-// checked and turned into an MpiError; every byte handed to MPI is counted in traffic().
-#include <mpi.h>
-
+// collectives over contiguous buffers (Eigen vectors, std::vector, spans) of any supported element
+// type (KaMPIng / Boost.MPI style); every MPI return code is checked and turned into an MpiError;
+// every byte handed to MPI is counted in traffic().
+//
+// This header does not include <mpi.h>: MPI handles are kept in opaque storage and the templates
+// dispatch to non-template functions (src/comm/communicator.cpp) with an element-type tag. Code
+// that needs the raw MPI_Comm / MPI_Request includes comm/mpi_native.hpp (.cpp files only).
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "distopt/comm/traffic.hpp"
@@ -15,11 +20,55 @@
 
 namespace distopt {
 
+/// Element types the communicator moves and reduces (mapped onto MPI datatypes in the .cpp).
+enum class ElementType : std::uint8_t { kUint8, kInt8, kInt32, kUint32, kInt64, kUint64, kFloat, kDouble };
+
+namespace detail {
+
+template <class T>
+struct element_type_of {};
+template <>
+struct element_type_of<std::uint8_t> : std::integral_constant<ElementType, ElementType::kUint8> {};
+template <>
+struct element_type_of<std::int8_t> : std::integral_constant<ElementType, ElementType::kInt8> {};
+template <>
+struct element_type_of<std::int32_t> : std::integral_constant<ElementType, ElementType::kInt32> {};
+template <>
+struct element_type_of<std::uint32_t> : std::integral_constant<ElementType, ElementType::kUint32> {};
+template <>
+struct element_type_of<std::int64_t> : std::integral_constant<ElementType, ElementType::kInt64> {};
+template <>
+struct element_type_of<std::uint64_t> : std::integral_constant<ElementType, ElementType::kUint64> {};
+template <>
+struct element_type_of<float> : std::integral_constant<ElementType, ElementType::kFloat> {};
+template <>
+struct element_type_of<double> : std::integral_constant<ElementType, ElementType::kDouble> {};
+
+/// Storage for one MPI handle (MPI_Comm, MPI_Request) without <mpi.h>: every MPI implementation's
+/// handles are an integer or a pointer (comm/mpi_native.hpp checks the size).
+struct NativeHandle {
+  alignas(8) unsigned char bytes[8] = {};
+};
+
+/// Reduction operators of the typed allreduce.
+enum class ReduceOp : std::uint8_t { kSum, kMax, kMin };
+
+}  // namespace detail
+
+/// A type the communicator can send and reduce: uint8/int8/int32/uint32/int64/uint64, float, double.
+template <class T>
+concept MpiElement = requires { detail::element_type_of<std::remove_cv_t<T>>::value; };
+
+/// The element-type tag of T.
+template <MpiElement T>
+inline constexpr ElementType element_type_v = detail::element_type_of<std::remove_cv_t<T>>::value;
+
 /// Byte messages gathered from every rank: message of rank r is data[displs[r], +counts[r]).
 struct GatheredBytes {
   std::vector<std::uint8_t> data;
   std::vector<int> counts;
   std::vector<int> displs;
+  /// The message of rank `rank`.
   std::span<const std::uint8_t> from(int rank) const {
     return {data.data() + displs[static_cast<std::size_t>(rank)],
             static_cast<std::size_t>(counts[static_cast<std::size_t>(rank)])};
@@ -30,9 +79,12 @@ struct GatheredBytes {
 /// so buffers are never released under MPI's feet.
 class Request {
  public:
+  /// A request that is not pending.
   Request() = default;
-  explicit Request(MPI_Request r) : req_(r) {}
-  Request(Request&& o) noexcept : req_(o.req_) { o.req_ = MPI_REQUEST_NULL; }
+  /// Wraps a started MPI request (see comm/mpi_native.hpp: make_request).
+  explicit Request(const detail::NativeHandle& h) : handle_(h), pending_(true) {}
+  Request(Request&& o) noexcept : handle_(o.handle_), pending_(o.pending_) { o.pending_ = false; }
+  /// Waits for the request this one held, then takes over `o`'s.
   Request& operator=(Request&& o) noexcept;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
@@ -41,10 +93,14 @@ class Request {
   void wait();
   /// True once done (then the request is released).
   bool test();
-  bool pending() const { return req_ != MPI_REQUEST_NULL; }
+  /// True while the operation may still be running.
+  bool pending() const { return pending_; }
+  /// The MPI_Request's storage (comm/mpi_native.hpp reads it).
+  detail::NativeHandle& native_handle() { return handle_; }
 
  private:
-  MPI_Request req_ = MPI_REQUEST_NULL;
+  detail::NativeHandle handle_;
+  bool pending_ = false;
 };
 
 /// Information on a message that has arrived (probe) or been received.
@@ -58,68 +114,185 @@ class Communicator {
  public:
   /// MPI_COMM_WORLD (not owned).
   static Communicator world();
-  /// Wraps a communicator; if `owned`, it is freed on destruction.
-  explicit Communicator(MPI_Comm comm, bool owned = false);
+  /// MPI_COMM_SELF (not owned): this rank alone.
+  static Communicator self();
+  /// Wraps a communicator handle (comm/mpi_native.hpp: from_native); if `owned`, it is freed on
+  /// destruction.
+  Communicator(const detail::NativeHandle& comm, bool owned);
   ~Communicator();
   Communicator(Communicator&& o) noexcept;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
+  /// Collective: a new communicator over the same ranks (MPI_Comm_dup, freed on destruction), whose
+  /// messages can never match this one's. With `share_traffic`, everything it hands to MPI is
+  /// counted in THIS communicator's traffic() (which must then outlive the duplicate); otherwise it
+  /// counts on its own. The duplication itself is not counted.
+  Communicator duplicate(bool share_traffic = true);
+
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
-  MPI_Comm native() const { return comm_; }
+  /// The MPI_Comm's storage (comm/mpi_native.hpp: native()).
+  const detail::NativeHandle& native_handle() const { return comm_; }
 
+  /// MPI_Barrier (counted as one call of 0 bytes).
   void barrier();
 
-  // ---- reductions (element-wise, over ranks) ----
-  void allreduce_sum(std::span<double> inout);
+  // ---- reductions (element-wise, over ranks; counted: this rank's buffer) ----
+  /// In-place element-wise sum over ranks.
+  template <MpiElement T>
+  void allreduce_sum(std::span<T> inout) {
+    allreduce_raw(inout.data(), inout.size(), element_type_v<T>, detail::ReduceOp::kSum);
+  }
+  /// In-place element-wise maximum over ranks.
+  template <MpiElement T>
+  void allreduce_max(std::span<T> inout) {
+    allreduce_raw(inout.data(), inout.size(), element_type_v<T>, detail::ReduceOp::kMax);
+  }
+  /// In-place element-wise minimum over ranks.
+  template <MpiElement T>
+  void allreduce_min(std::span<T> inout) {
+    allreduce_raw(inout.data(), inout.size(), element_type_v<T>, detail::ReduceOp::kMin);
+  }
+  template <MpiElement T>
+  void allreduce_sum(std::vector<T>& inout) {
+    allreduce_sum(std::span<T>(inout));
+  }
   void allreduce_sum(Vector& inout) { allreduce_sum(std::span<double>(inout.data(), inout.size())); }
-  void allreduce_sum(std::span<std::int64_t> inout);
-  void allreduce_sum(std::span<std::uint64_t> inout);
-  double allreduce_sum(double v);
-  std::int64_t allreduce_sum(std::int64_t v);
-  std::uint64_t allreduce_sum(std::uint64_t v);
-  double allreduce_max(double v);
-  double allreduce_min(double v);
-  std::int64_t allreduce_max(std::int64_t v);
+  /// Sum of one value over ranks.
+  template <MpiElement T>
+  T allreduce_sum(T v) {
+    allreduce_sum(std::span<T>(&v, 1));
+    return v;
+  }
+  /// Maximum of one value over ranks.
+  template <MpiElement T>
+  T allreduce_max(T v) {
+    allreduce_max(std::span<T>(&v, 1));
+    return v;
+  }
+  /// Minimum of one value over ranks.
+  template <MpiElement T>
+  T allreduce_min(T v) {
+    allreduce_min(std::span<T>(&v, 1));
+    return v;
+  }
   /// Logical OR over ranks.
   bool any(bool v);
 
-  // ---- broadcast ----
-  void broadcast(std::span<double> buf, int root = 0);
+  // ---- broadcast (counted on the root: the buffer) ----
+  /// Broadcasts `buf` (same size on every rank) from `root`.
+  template <MpiElement T>
+  void broadcast(std::span<T> buf, int root = 0) {
+    broadcast_raw(buf.data(), buf.size(), element_type_v<T>, root);
+  }
+  template <MpiElement T>
+  void broadcast(std::vector<T>& buf, int root = 0) {
+    broadcast(std::span<T>(buf), root);
+  }
   void broadcast(Vector& v, int root = 0) { broadcast(std::span<double>(v.data(), v.size()), root); }
-  void broadcast(std::span<std::uint64_t> buf, int root = 0);
+  /// Broadcasts one value from `root` and returns it on every rank.
+  template <MpiElement T>
+  T broadcast_value(T v, int root = 0) {
+    broadcast(std::span<T>(&v, 1), root);
+    return v;
+  }
   /// Broadcasts a byte buffer whose size only the root knows (two calls: size, then data).
   void broadcast_bytes(std::vector<std::uint8_t>& buf, int root = 0);
   void broadcast(std::string& s, int root = 0);
 
   // ---- gathers ----
-  /// Every rank's byte message, in rank order (counts exchanged first with an allgather).
+  /// Every rank's byte message, in rank order (counts exchanged first with an allgather; counted:
+  /// this rank's bytes + one int, two calls).
   void allgatherv(std::span<const std::uint8_t> mine, GatheredBytes& out);
   GatheredBytes allgatherv(std::span<const std::uint8_t> mine);
-  /// Every rank's doubles concatenated in rank order.
-  std::vector<double> allgatherv(std::span<const double> mine);
-  /// Every rank's bytes concatenated in rank order, on `root` only (empty elsewhere).
+  /// Every rank's elements concatenated in rank order (counts exchanged first with an allgather;
+  /// counted like the byte version: this rank's bytes + one int, two calls).
+  template <MpiElement T>
+  std::vector<std::remove_cv_t<T>> allgatherv(std::span<const T> mine) {
+    std::vector<int> counts, displs;
+    exchange_counts(mine.size(), counts, displs, "allgatherv");
+    std::vector<std::remove_cv_t<T>> out(total_of(counts));
+    allgatherv_raw(mine.data(), mine.size(), out.data(), counts, displs, element_type_v<T>);
+    traffic_->add_mpi(mine.size_bytes() + sizeof(int), 2);
+    return out;
+  }
+  /// Every rank's elements concatenated in rank order, when every rank already knows how many
+  /// elements each rank contributes (counts[r], r = 0..size−1; counts[rank()] == mine.size()), e.g.
+  /// from a Placement: one MPI call, no count exchange (counted: this rank's bytes, one call).
+  template <MpiElement T>
+  std::vector<std::remove_cv_t<T>> allgatherv(std::span<const T> mine, std::span<const int> counts) {
+    std::vector<int> displs;
+    check_counts(mine.size(), counts, displs, "allgatherv");
+    std::vector<std::remove_cv_t<T>> out(total_of(counts));
+    allgatherv_raw(mine.data(), mine.size(), out.data(), counts, displs, element_type_v<T>);
+    traffic_->add_mpi(mine.size_bytes(), 1);
+    return out;
+  }
+  /// Every rank's bytes concatenated in rank order, on `root` only (empty elsewhere; counts
+  /// gathered first: this rank's bytes + one int, two calls).
   std::vector<std::uint8_t> gatherv(std::span<const std::uint8_t> mine, int root = 0);
-  /// One value from each rank.
-  std::vector<std::int64_t> allgather(std::int64_t v);
+  /// Every rank's elements concatenated in rank order, on `root` only (empty elsewhere; counts
+  /// gathered first, counted like the byte version).
+  template <MpiElement T>
+  std::vector<std::remove_cv_t<T>> gatherv(std::span<const T> mine, int root = 0) {
+    std::vector<int> counts, displs;
+    gather_counts(mine.size(), root, counts, displs);
+    std::vector<std::remove_cv_t<T>> out(total_of(counts));
+    gatherv_raw(mine.data(), mine.size(), out.data(), counts, displs, element_type_v<T>, root);
+    traffic_->add_mpi(mine.size_bytes() + sizeof(int), 2);
+    return out;
+  }
+  /// The same with the counts known on every rank (one call; counted: this rank's bytes).
+  template <MpiElement T>
+  std::vector<std::remove_cv_t<T>> gatherv(std::span<const T> mine, std::span<const int> counts,
+                                           int root) {
+    std::vector<int> displs;
+    check_counts(mine.size(), counts, displs, "gatherv");
+    std::vector<std::remove_cv_t<T>> out(rank_ == root ? total_of(counts) : 0);
+    gatherv_raw(mine.data(), mine.size(), out.data(), counts, displs, element_type_v<T>, root);
+    traffic_->add_mpi(mine.size_bytes(), 1);
+    return out;
+  }
+  /// One value from each rank, in rank order (counted: one value).
+  template <MpiElement T>
+  std::vector<T> allgather(T v) {
+    std::vector<T> out(static_cast<std::size_t>(size_));
+    allgather_raw(&v, out.data(), element_type_v<T>);
+    traffic_->add_mpi(sizeof v);
+    return out;
+  }
 
-  // ---- point to point ----
-  void send(std::span<const std::uint8_t> buf, int dest, int tag);
-  void send(std::span<const double> buf, int dest, int tag);
-  MessageInfo recv(std::span<std::uint8_t> buf, int source, int tag);
-  MessageInfo recv(std::span<double> buf, int source, int tag);
+  // ---- point to point (counted: bytes sent; receives are not counted) ----
+  /// Blocking send of `buf` to rank `dest` with `tag`.
+  template <MpiElement T>
+  void send(std::span<const T> buf, int dest, int tag) {
+    send_raw(buf.data(), buf.size(), element_type_v<T>, dest, tag);
+  }
+  /// Blocking receive into `buf` (at most buf.size() elements); source/tag may be
+  /// any_source/any_tag.
+  template <MpiElement T>
+  MessageInfo recv(std::span<T> buf, int source, int tag) {
+    return recv_raw(buf.data(), buf.size(), element_type_v<T>, source, tag);
+  }
   /// Receives a message of unknown length (probe, then receive).
   MessageInfo recv_bytes(std::vector<std::uint8_t>& buf, int source, int tag);
-  Request isend(std::span<const std::uint8_t> buf, int dest, int tag);
-  Request isend(std::span<const double> buf, int dest, int tag);
-  Request irecv(std::span<std::uint8_t> buf, int source, int tag);
-  Request irecv(std::span<double> buf, int source, int tag);
-  /// Nonblocking probe; source/tag may be any_source/any_tag.
+  /// Nonblocking send; `buf` must stay alive until the request completes.
+  template <MpiElement T>
+  Request isend(std::span<const T> buf, int dest, int tag) {
+    return isend_raw(buf.data(), buf.size(), element_type_v<T>, dest, tag);
+  }
+  /// Nonblocking receive; `buf` must stay alive until the request completes.
+  template <MpiElement T>
+  Request irecv(std::span<T> buf, int source, int tag) {
+    return irecv_raw(buf.data(), buf.size(), element_type_v<T>, source, tag);
+  }
+  /// Nonblocking probe; source/tag may be any_source/any_tag. info.bytes is the message's size.
   bool iprobe(int source, int tag, MessageInfo& info);
-  static constexpr int any_source = MPI_ANY_SOURCE;
-  static constexpr int any_tag = MPI_ANY_TAG;
+  /// Wildcards of recv/iprobe (mapped onto MPI_ANY_SOURCE / MPI_ANY_TAG).
+  static constexpr int any_source = -1;
+  static constexpr int any_tag = -2;
   /// Largest tag the MPI implementation accepts (at least 32767).
   int max_tag() const { return max_tag_; }
 
@@ -130,16 +303,38 @@ class Communicator {
   /// Environment aborts the job).
   void agree_on_errors(const std::function<void()>& f);
 
-  Traffic& traffic() { return traffic_; }
-  const Traffic& traffic() const { return traffic_; }
+  /// What this communicator (and its sharing duplicates) handed to MPI, and the methods' logical
+  /// traffic.
+  Traffic& traffic() { return *traffic_; }
+  const Traffic& traffic() const { return *traffic_; }
 
  private:
-  MPI_Comm comm_ = MPI_COMM_NULL;
+  // Non-template workers (src/comm/communicator.cpp): every MPI call and byte count lives there.
+  void allreduce_raw(void* data, std::size_t n, ElementType t, detail::ReduceOp op);
+  void broadcast_raw(void* data, std::size_t n, ElementType t, int root);
+  void exchange_counts(std::size_t n, std::vector<int>& counts, std::vector<int>& displs,
+                       const char* what);
+  void gather_counts(std::size_t n, int root, std::vector<int>& counts, std::vector<int>& displs);
+  void check_counts(std::size_t n, std::span<const int> counts, std::vector<int>& displs,
+                    const char* what) const;
+  static std::size_t total_of(std::span<const int> counts);
+  void allgatherv_raw(const void* mine, std::size_t n, void* out, std::span<const int> counts,
+                      const std::vector<int>& displs, ElementType t);
+  void gatherv_raw(const void* mine, std::size_t n, void* out, std::span<const int> counts,
+                   const std::vector<int>& displs, ElementType t, int root);
+  void allgather_raw(const void* v, void* out, ElementType t);
+  void send_raw(const void* data, std::size_t n, ElementType t, int dest, int tag);
+  MessageInfo recv_raw(void* data, std::size_t n, ElementType t, int source, int tag);
+  Request isend_raw(const void* data, std::size_t n, ElementType t, int dest, int tag);
+  Request irecv_raw(void* data, std::size_t n, ElementType t, int source, int tag);
+
+  detail::NativeHandle comm_;
   bool owned_ = false;
   int rank_ = 0;
   int size_ = 1;
   int max_tag_ = 32767;
-  Traffic traffic_;
+  Traffic own_traffic_;
+  Traffic* traffic_ = &own_traffic_;  // own_traffic_, or the parent's for a sharing duplicate
 };
 
 /// Waits for every request in the list.

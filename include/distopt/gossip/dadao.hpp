@@ -9,6 +9,7 @@
 // consensus = (1/n) Σ‖x_i − x̄‖², grad_events, comm_events, virtual_time.
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "distopt/gossip/dadao_node.hpp"
 #include "distopt/gossip/event_schedule.hpp"
@@ -19,12 +20,45 @@
 
 namespace distopt {
 
+/// How DADAO's clocks run.
+enum class DadaoClock {
+  kVirtual,  ///< VirtualTimeEngine: exact, bitwise identical at any rank count
+  kWall      ///< WallClockEngine: real time, --time-scale seconds per unit of virtual time
+};
+
+/// Typed options of DADAO (Ceres style: defaults are the command line's).
+struct DadaoOptions {
+  /// --graph, --grad-cost, --slow-rank.
+  GossipOptions gossip;
+  /// --clock: virtual | wall.
+  DadaoClock clock = DadaoClock::kVirtual;
+  /// --time: virtual-time horizon T (> 0); none: no horizon (the Trainer's rounds decide).
+  std::optional<double> time;
+  /// --time-scale: with --clock wall, seconds of wall time per unit of virtual time (> 0; not
+  /// used in virtual time).
+  double time_scale = 0.01;
+  /// --comm-rate: total rate λ_c of communication events (> 0); none ("theory"): the paper's
+  /// √(2 χ1 χ2).
+  std::optional<double> comm_rate;
+  /// --grad-rates: gradient clock rate per node: uniform | auto | <node>[-<node>]:<rate>,...
+  /// (checked against the node count when the Dadao is built: ConfigError "grad-rates").
+  std::string grad_rates = "uniform";
+  /// --rate-compensation: on = scale a slow node's gradient jump by 1/rate (diverges; for
+  /// experiments), off = the method's jumps.
+  bool rate_compensation = false;
+  /// Throws ConfigError naming the option ("time", "time-scale", "comm-rate", "grad-rates", and
+  /// those of GossipOptions).
+  void validate() const;
+};
+
 class Dadao : public Algorithm {
  public:
-  /// Collective. Reads --graph, --clock, --time, --time-scale, --comm-rate, --grad-rates,
-  /// --rate-compensation, --grad-cost, --slow-rank.
-  explicit Dadao(RunContext& ctx);
+  /// Collective. Validates `options`; throws ConfigError naming the option (also "l2" when a
+  /// node's function is not strongly convex).
+  Dadao(RunContext& ctx, DadaoOptions options);
   std::string name() const override { return "dadao"; }
+  /// Wall-clock runs cannot be checkpointed or resumed (their state depends on timing).
+  bool supports_checkpoints() const override { return !wall_; }
   void initialize(const Vector& x0) override;
   void step(std::int64_t round) override;
   const Vector& model() const override;

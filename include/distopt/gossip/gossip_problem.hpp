@@ -6,8 +6,10 @@
 // rows, so its gradient is computed on identically laid-out memory whatever the rank count (a
 // shard's offset inside a rank's buffer changes the alignment Eigen sees, and with it the bits).
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/data/dataset.hpp"
 #include "distopt/gossip/straggler.hpp"
 #include "distopt/method/algorithm.hpp"
@@ -16,10 +18,24 @@
 
 namespace distopt {
 
+/// What every gossip method is configured with (Ceres style: defaults are the command line's).
+struct GossipOptions {
+  /// --graph: the gossip network over the agents: ring|path|star|complete[:<n>], grid:<r>x<c>,
+  /// torus:<r>x<c>, hypercube:<dim>, er:<n>:<p>, geometric:<n>:<radius>, file:<edge list>; n must
+  /// equal the number of agents (checked when the graph is built).
+  std::string graph = "ring";
+  /// --grad-cost, --slow-rank: simulated gradient cost.
+  GradientCostOptions cost;
+  /// Throws ConfigError naming the option ("grad-cost", "slow-rank"); the graph spec is checked
+  /// against the agent count when the graph is built (ConfigError "graph").
+  void validate() const;
+};
+
 class GossipProblem {
  public:
-  /// Collective (agrees L and μ over ranks). Reads --graph, --grad-cost, --slow-rank.
-  explicit GossipProblem(RunContext& ctx);
+  /// Collective (agrees L and μ over ranks; duplicates ctx.comm for the neighbour exchanges).
+  /// Builds the graph, then the gradient cost; throws ConfigError naming the option.
+  GossipProblem(RunContext& ctx, const GossipOptions& options);
 
   RunContext& ctx() const { return ctx_; }
   const Graph& graph() const { return graph_; }
@@ -42,6 +58,9 @@ class GossipProblem {
   /// The simulated gradient cost (--grad-cost, --slow-rank).
   const GradientCost& cost() const { return cost_; }
   void restore_gradients(std::uint64_t g) { grads_ = g; }
+  /// The channel of the nodes' point-to-point messages (its own communicator; traffic counted
+  /// into ctx().comm.traffic()).
+  NeighborExchange& exchange() { return exchange_; }
 
  private:
   RunContext& ctx_;
@@ -52,6 +71,7 @@ class GossipProblem {
   double L_ = 0, mu_ = 0, L_mean_ = 0, mu_mean_ = 0;
   std::uint64_t grads_ = 0;
   GradientCost cost_;
+  NeighborExchange exchange_;
 };
 
 /// Every node's vector (local rows of `local`, node order) gathered on every rank: n x d, in node

@@ -4,17 +4,27 @@
 //   --grad-cost S        every gradient takes at least S seconds (the rest is slept)
 //   --slow-rank R:F      on rank R every gradient takes F times as long (a straggler)
 // Sleeping (not spinning) keeps oversubscribed ranks from stealing each other's cores.
-#include <string>
 
 namespace distopt {
 
-class Config;
+/// Typed options of the simulated gradient cost (Ceres style: defaults are the command line's).
+struct GradientCostOptions {
+  /// --grad-cost: simulated seconds of compute per gradient (>= 0; the rest of it is slept).
+  double grad_cost = 0;
+  /// --slow-rank <rank>:<factor>, rank part: the straggler rank, −1 for none.
+  int slow_rank = -1;
+  /// --slow-rank <rank>:<factor>, factor part: how many times slower its gradients are (>= 1).
+  double slow_factor = 1;
+  /// Throws ConfigError("grad-cost" / "slow-rank") on values out of range (the rank is checked
+  /// against the rank count by GradientCost).
+  void validate() const;
+};
 
 class GradientCost {
  public:
   GradientCost() = default;
-  /// Reads --grad-cost and --slow-rank; throws ConfigError naming the option on bad values.
-  GradientCost(const Config& config, int my_rank, int world_size);
+  /// Validates `options` (and that slow_rank < world_size); throws ConfigError naming the option.
+  GradientCost(const GradientCostOptions& options, int my_rank, int world_size);
   /// Called after a gradient that took `measured` seconds: sleeps so that it took
   /// max(measured, cost) * factor in total.
   void after_gradient(double measured) const;

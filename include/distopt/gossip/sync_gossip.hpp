@@ -9,6 +9,7 @@
 // Counters: one gradient event per node per round, |E| communication events (edge activations,
 // one d-vector each way) per gossip step. Node mixing sums neighbours in incident-edge order, so
 // runs are bitwise identical at any number of ranks.
+#include <cstdint>
 #include <optional>
 
 #include "distopt/gossip/gossip_problem.hpp"
@@ -17,10 +18,23 @@
 
 namespace distopt {
 
+/// Typed options of synchronous gossip (Ceres style: defaults are the command line's).
+struct SyncGossipOptions {
+  /// --graph, --grad-cost, --slow-rank.
+  GossipOptions gossip;
+  /// --gossip-steps: Metropolis gossip steps per round Q (>= 1).
+  std::int64_t gossip_steps = 1;
+  /// --lr: the step size γ (> 0); none ("theory"): 1/L with L the largest smoothness constant of
+  /// the nodes' functions.
+  std::optional<double> lr = 0.1;
+  /// Throws ConfigError naming the option ("gossip-steps", "lr", and those of GossipOptions).
+  void validate() const;
+};
+
 class SyncGossip : public Algorithm {
  public:
-  /// Collective. Reads --graph, --gossip-steps, --lr (a number or 'theory' = 1/L).
-  explicit SyncGossip(RunContext& ctx);
+  /// Collective. Validates `options`; throws ConfigError naming the option.
+  SyncGossip(RunContext& ctx, SyncGossipOptions options);
   std::string name() const override { return "gossip"; }
   void initialize(const Vector& x0) override;
   void step(std::int64_t round) override;

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "distopt/comm/communicator.hpp"
+#include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/gossip/dadao_node.hpp"
 #include "distopt/gossip/event_schedule.hpp"
 #include "distopt/gossip/gossip_problem.hpp"
@@ -78,7 +79,9 @@ class WallClockEngine {
   void process(const Event& ev, std::size_t index);
   void initiate(const Event& ev);  // sends the request of a cross-rank exchange
   bool poll();  // handles every arrived message; true if any
-  void send(int dest, int tag, std::vector<double> buf);
+  /// Posts `buf` (header + payload) to rank `dest` as a message of `kind`; its payload counts as
+  /// peer traffic of local node `from` (PeerMessage::kNoAgent: not counted).
+  void send(int dest, int kind, std::vector<double> buf, Index from);
   void reap_sends(bool wait);
 
   GossipProblem& problem_;

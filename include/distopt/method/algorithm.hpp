@@ -39,6 +39,7 @@ class Algorithm {
  public:
   virtual ~Algorithm() = default;
   virtual std::string name() const = 0;
+  virtual bool supports_checkpoints() const { return true; }  ///< false: refuses checkpoints
 
   /// Called once, collectively, with the initial model (identical on every rank), before the
   /// first step and before load() when resuming.
