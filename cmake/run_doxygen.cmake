@@ -1,0 +1,23 @@
+# cmake -DDOXYGEN=<exe> -DDOXYFILE=<file> -DLOG=<warning log> -P run_doxygen.cmake
+#
+# The `doxygen` CTest test: runs doxygen and fails if it wrote any warning to LOG.
+file(REMOVE "${LOG}")
+execute_process(COMMAND "${DOXYGEN}" "${DOXYFILE}" RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "doxygen failed (exit ${_rc})")
+endif()
+if(NOT EXISTS "${LOG}")
+  message(FATAL_ERROR "doxygen wrote no warning log ${LOG}")
+endif()
+file(STRINGS "${LOG}" _lines REGEX "warning:")
+list(LENGTH _lines _n)
+file(READ "${LOG}" _text)
+string(STRIP "${_text}" _text)
+if(_text)
+  file(STRINGS "${LOG}" _all)
+  list(LENGTH _all _nall)
+  list(SUBLIST _all 0 40 _head)
+  list(JOIN _head "\n" _head)
+  message(FATAL_ERROR "doxygen: ${_n} warning(s) (${_nall} log lines) in ${LOG}; first lines:\n${_head}")
+endif()
+message(STATUS "doxygen: no warnings")
