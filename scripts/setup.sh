@@ -2,12 +2,13 @@
 # Installs every Debian package distopt needs. Idempotent: packages already present are skipped,
 # and apt-get runs only when something is missing.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config
+PKGS=(build-essential cmake pkg-config git
       libopenmpi-dev openmpi-bin
       libeigen3-dev libboost-program-options-dev libhdf5-dev zlib1g-dev
       libgtest-dev libbenchmark-dev
       dataset-fashion-mnist
-      python3-matplotlib python3-h5py python3-numpy)
+      doxygen graphviz
+      python3 python3-matplotlib python3-h5py python3-numpy)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,32 @@
+# cmake -DDOXYGEN=<exe> -DDOXYFILE=<file> -DLOG=<warning log> -P run_doxygen.cmake
+#
+# The `doxygen` CTest test: runs doxygen and fails if it wrote anything to its warning log LOG.
+file(REMOVE "${LOG}")
+execute_process(COMMAND "${DOXYGEN}" "${DOXYFILE}" RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "doxygen failed (exit ${_rc})")
+endif()
+if(NOT EXISTS "${LOG}")
+  message(FATAL_ERROR "doxygen wrote no warning log ${LOG}")
+endif()
+file(READ "${LOG}" _text)
+string(STRIP "${_text}" _text)
+if(NOT _text)
+  message(STATUS "doxygen: no warnings")
+  return()
+endif()
+file(STRINGS "${LOG}" _all)
+file(STRINGS "${LOG}" _warnings REGEX "warning:")
+file(STRINGS "${LOG}" _members REGEX "warning: Member .* is not documented")
+file(STRINGS "${LOG}" _compounds REGEX "warning: Compound .* is not documented")
+list(LENGTH _all _n_lines)
+list(LENGTH _warnings _n)
+list(LENGTH _members _n_members)
+list(LENGTH _compounds _n_compounds)
+math(EXPR _n_other "${_n} - ${_n_members} - ${_n_compounds}")
+list(SUBLIST _all 0 30 _head)
+list(JOIN _head "\n" _head)
+message("${_head}\n...")
+message(FATAL_ERROR "doxygen: ${_n} warnings (${_n_members} undocumented members, "
+        "${_n_compounds} undocumented classes/namespaces, ${_n_other} other), ${_n_lines} log "
+        "lines: ${LOG}")
