@@ -106,7 +106,7 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
       if (m.lr == "ef21") kv["feedback"] = "ef21", kv["compressor"] = m.compressor;
       if (m.name == "gd") kv["lr-factor"] = "1";  // gd at its own 1/L
       Config probe_cfg = Config::from_map(train_options(), kv);
-      RunContext probe{comm, probe_cfg, *obj, data, pl, 1, Reduction::kAllreduce,
+      RunContext probe{comm, *obj, data, pl, 1, Reduction::kAllreduce,
                        std::vector<double>(n, 1.0 / n)};
       const double lr = resolve_step_size(probe, step_size_from(probe_cfg), uplink_options_from(probe_cfg));
       kv["feedback"] = m.feedback;
@@ -114,9 +114,9 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
       std::snprintf(buf, sizeof buf, "%.17g", lr);
       kv["lr"] = buf;
       Config cfg = Config::from_map(train_options(), kv);
-      RunContext ctx{comm, cfg, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
+      RunContext ctx{comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
       comm.traffic().restore({}, 0, 0);
-      auto algo = make_algorithm(ctx);
+      auto algo = make_algorithm(cfg, ctx);
       Evaluator ev(ctx);
       Vector x0 = Vector::Zero(d);
       algo->initialize(x0);
@@ -191,9 +191,9 @@ void bench_powersgd(Communicator& comm, std::int64_t rounds, int rank) {
     std::map<std::string, std::string> kv = {{"algorithm", "sgd"}, {"agents", std::to_string(n)},
                                              {"compressor", comp}, {"lr", "0.1"}, {"batch-size", "32"}};
     Config cfg = Config::from_map(train_options(), kv);
-    RunContext ctx{comm, cfg, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
+    RunContext ctx{comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
     comm.traffic().restore({}, 0, 0);
-    auto algo = make_algorithm(ctx);
+    auto algo = make_algorithm(cfg, ctx);
     Evaluator ev(ctx);
     algo->initialize(obj->initial_point(1));
     const double l0 = ev.evaluate(algo->model()).loss;

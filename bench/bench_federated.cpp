@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   auto obj = make_objective(cfg.get("problem"), data.n_features, data.n_classes, data.task, {});
   std::vector<double> w;
   for (Index a = 0; a < agents; ++a) w.push_back(data.weight(a));
-  RunContext ctx{comm, cfg, *obj, data, pl, cfg.get_uint("seed"), Reduction::kAllreduce, w};
-  auto algo = make_algorithm(ctx);
+  RunContext ctx{comm, *obj, data, pl, cfg.get_uint("seed"), Reduction::kAllreduce, w};
+  auto algo = make_algorithm(cfg, ctx);
   algo->initialize(obj->initial_point(ctx.seed));
 
   const std::int64_t rounds = cfg.get_int("rounds");

@@ -63,7 +63,7 @@ struct RunSetup : test::LogisticRunSetup {
 TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
   comm.traffic().restore({}, 0, 0);  // each run counts its own traffic
   RunSetup s(comm, cfg);
-  auto algo = make_algorithm(*s.ctx);
+  auto algo = make_algorithm(s.config, *s.ctx);
   Trainer t(*s.ctx, *algo, std::move(topt));
   TrainRun r;
   r.summary = t.run();
@@ -214,7 +214,7 @@ TEST(Downlink, BadSpecsAreConfigErrorsNamingCompressorDown) {
       auto cfg = make_config({{"algorithm", algo}, {"compressor-down", spec}});
       RunSetup s(comm, cfg);
       try {
-        make_algorithm(*s.ctx);
+        make_algorithm(s.config, *s.ctx);
         ADD_FAILURE() << algo << " accepted --compressor-down " << spec;
       } catch (const ConfigError& e) {
         EXPECT_EQ(e.key(), "compressor-down") << e.what();

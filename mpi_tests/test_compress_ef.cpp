@@ -63,7 +63,7 @@ struct RunSetup : test::LogisticRunSetup {
 TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
   comm.traffic().restore({}, 0, 0);  // each run counts its own traffic
   RunSetup s(comm, cfg);
-  auto algo = make_algorithm(*s.ctx);
+  auto algo = make_algorithm(s.config, *s.ctx);
   Trainer t(*s.ctx, *algo, std::move(topt));
   TrainRun r;
   r.summary = t.run();
@@ -241,7 +241,7 @@ TEST(ErrorFeedback, OptionsAreValidatedBeforeTraining) {
     auto cfg = make_config(kv);
     RunSetup s(comm, cfg);
     try {
-      make_algorithm(*s.ctx);
+      make_algorithm(s.config, *s.ctx);
       ADD_FAILURE() << key << " accepted";
     } catch (const ConfigError& e) {
       EXPECT_EQ(e.key(), key) << e.what();

@@ -78,9 +78,9 @@ TrainRun train(Communicator& comm, std::map<std::string, std::string> kv,
   const Placement pl(kAgents, comm.size(), comm.rank());
   LocalData data = make_local(pl);
   auto obj = make_objective(kProblem, kFeatures, kClasses, Task::kMulticlass, Regularization{});
-  RunContext ctx{comm, cfg, *obj, data, pl, cfg.get_uint("seed"),
+  RunContext ctx{comm, *obj, data, pl, cfg.get_uint("seed"),
                  reduction_from_string(cfg.get("reduction")), std::vector<double>(kAgents, 1.0 / kAgents)};
-  auto algo = make_algorithm(ctx);
+  auto algo = make_algorithm(cfg, ctx);
   Trainer t(ctx, *algo, topt ? *topt : trainer_options_from(cfg));
   TrainRun r;
   r.summary = t.run();

@@ -147,7 +147,7 @@ struct RunSetup {
         placement(p.clients, comm.size(), comm.rank()),
         data(p.local(placement)),
         objective(p.dim),
-        ctx{comm, config, objective, data, placement, config.get_uint("seed"),
+        ctx{comm, objective, data, placement, config.get_uint("seed"),
             reduction_from_string(config.get("reduction")),
             p.weights(config.get("weighting") == "uniform")} {}
   Config config;
@@ -160,7 +160,7 @@ struct RunSetup {
 /// Runs `rounds` rounds of the configured method directly (no Trainer) and returns the model.
 inline Vector run_rounds(Communicator& comm, const Problem& p, const Config& cfg, std::int64_t rounds) {
   RunSetup s(comm, p, cfg);
-  auto algo = make_algorithm(s.ctx);
+  auto algo = make_algorithm(s.config, s.ctx);
   algo->initialize(Vector::Zero(p.dim));
   for (std::int64_t t = 1; t <= rounds; ++t) algo->step(t);
   return algo->model();
@@ -177,7 +177,7 @@ struct TrainRun {
 inline TrainRun train(Communicator& comm, const Problem& p, const Config& cfg, TrainerOptions topt,
                       TrainerCallback* callback = nullptr) {
   RunSetup s(comm, p, cfg);
-  auto algo = make_algorithm(s.ctx);
+  auto algo = make_algorithm(s.config, s.ctx);
   topt.initial_model = Vector::Zero(p.dim);
   Trainer t(s.ctx, *algo, std::move(topt));
   if (callback) t.add_callback(callback);

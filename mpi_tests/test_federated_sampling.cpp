@@ -284,7 +284,7 @@ TEST(FederatedOptions, InvalidValuesAreReportedWithTheirName) {
     try {
       const Config cfg = make_config(p, kv);
       RunSetup s(comm, p, cfg);
-      make_algorithm(s.ctx);
+      make_algorithm(s.config, s.ctx);
     } catch (const ConfigError& e) {
       return e.key();
     }

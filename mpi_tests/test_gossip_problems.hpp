@@ -78,7 +78,7 @@ inline std::unique_ptr<Setup> make_setup(Communicator& comm, const Problem& p,
   reg.l2 = p.l2;
   s->objective = make_objective(options["problem"], p.d, all.n_classes(), all.task(), reg);
   std::vector<double> weights(static_cast<std::size_t>(p.n), 1.0 / static_cast<double>(p.n));
-  s->ctx = std::make_unique<RunContext>(RunContext{comm, s->config, *s->objective, s->data, placement,
+  s->ctx = std::make_unique<RunContext>(RunContext{comm, *s->objective, s->data, placement,
                                                    s->config.get_uint("seed"), Reduction::kAllreduce,
                                                    std::move(weights)});
   return s;

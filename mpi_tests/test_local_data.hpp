@@ -59,15 +59,16 @@ inline void heterogeneous_logistic_row(Index r, Index rows_per_worker, Index dim
 struct LogisticRunSetup {
   LogisticRunSetup(Communicator& comm, const Config& cfg, Index agents, Index dim,
                    LocalData (*make_local)(const Placement&))
-      : pl(agents, comm.size(), comm.rank()), data(make_local(pl)) {
+      : config(cfg), pl(agents, comm.size(), comm.rank()), data(make_local(pl)) {
     Regularization reg;
     reg.l2 = cfg.get_double("l2");
     reg.nonconvex = cfg.get_double("nonconvex-reg");
     obj = make_objective("logistic", dim, 2, Task::kBinary, reg);
     ctx = std::make_unique<RunContext>(RunContext{
-        comm, cfg, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")),
+        comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")),
         std::vector<double>(static_cast<std::size_t>(agents), 1.0 / static_cast<double>(agents))});
   }
+  Config config;
   Placement pl;
   LocalData data;
   std::unique_ptr<Objective> obj;

@@ -69,9 +69,9 @@ TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
   auto obj = make_objective("logistic", kDim, 2, Task::kBinary, reg);
   std::vector<double> w(kAgents, 1.0 / kAgents);
   RunContext ctx{
-      comm, cfg, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")),
+      comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")),
       w};
-  auto algo = make_algorithm(ctx);
+  auto algo = make_algorithm(cfg, ctx);
   Trainer t(ctx, *algo, std::move(topt));
   TrainRun r;
   r.summary = t.run();

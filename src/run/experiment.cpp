@@ -127,7 +127,7 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
                                static_cast<double>(data.total_train);
   }
 
-  RunContext ctx{comm, config, *objective, data, placement, seed, reduction, weights};
+  RunContext ctx{comm, *objective, data, placement, seed, reduction, weights};
   std::unique_ptr<Algorithm> algo;
   comm.agree_on_errors([&] {
     for (std::size_t a = 0; a < weights.size(); ++a) {
@@ -137,7 +137,7 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
                                            std::to_string(weights.size()) + " agents)");
       }
     }
-    algo = make_algorithm(ctx);
+    algo = make_algorithm(config, ctx);
     if (!algo->supports_checkpoints() && (topt.checkpoint_every > 0 || !topt.resume_path.empty())) {
       throw ConfigError("clock",
                         "wall-clock runs cannot be checkpointed or resumed (use --clock virtual)");

@@ -87,6 +87,4 @@ std::unique_ptr<Algorithm> make_algorithm(const Config& config, RunContext& ctx)
   return method_registry().get(name).make(config, ctx);
 }
 
-std::unique_ptr<Algorithm> make_algorithm(RunContext& ctx) { return make_algorithm(ctx.config, ctx); }
-
 }  // namespace distopt

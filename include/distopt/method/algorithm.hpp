@@ -13,7 +13,6 @@
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/types.hpp"
 #include "distopt/io/metrics.hpp"
-#include "distopt/run/config.hpp"  // TRANSITIONAL: RunContext::config goes when every family has typed Options
 #include "distopt/method/state_archive.hpp"
 
 namespace distopt {
@@ -24,7 +23,6 @@ class LocalData;
 /// Everything a method needs to run: shared by reference, owned by the caller (run/experiment).
 struct RunContext {
   Communicator& comm;
-  const Config& config;
   Objective& objective;   // not shared between threads (models keep scratch buffers)
   const LocalData& data;  // this rank's rows, agent by agent; test slice
   Placement placement;    // agents over ranks
