@@ -49,7 +49,7 @@ How to read it:
 - *Streaming copy* is the reference bandwidth: bytes read plus bytes written per second by a copy
   of a buffer the size of X (the better of Eigen's \`dst = src\` and \`memcpy\`).
 - *GB/s of X* counts X's bytes times the passes the implementation makes over X. The linear models
-  walk X in chunks of about 256 KiB (src/model/row_chunks.hpp): the first product
+  walk X in chunks of about 256 KiB (include/distopt/model/row_chunks.hpp): the first product
   (\`z = X_c x\`, or \`Z = X_c Wᵀ\`) streams the chunk from memory, the second (\`g += X_cᵀ r\`, or
   \`G += (P − Y)ᵀ X_c\`) finds it in L2. So there are 2 passes, and X crosses the memory bus once;
   the DRAM figure in brackets counts that single crossing. The baseline row computes the same

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "distopt/model/gram_spectrum.hpp"
-#include "row_chunks.hpp"
+#include "distopt/model/row_chunks.hpp"
 
 namespace distopt {
 
@@ -12,10 +12,10 @@ LeastSquares::LeastSquares(Index n_features, Regularization reg) : Objective(reg
 }
 
 double LeastSquares::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const {
-  detail::reserve_rows(r_, detail::max_chunk_rows(rows, 0));
+  chunks::reserve_rows(r_, chunks::max_chunk_rows(rows, 0));
   const auto y = rows.labels();
   double loss = 0.0;
-  detail::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
     auto r = r_.head(Xc.rows());
     r.noalias() = Xc * x;
     r -= y.segment(s, Xc.rows());
@@ -28,8 +28,8 @@ double LeastSquares::sum_loss(const Vector& x, const DataBlock& rows, Vector* g)
 
 void LeastSquares::sum_hvp(const Vector& /*x*/, const Vector& v, const DataBlock& rows,
                            Vector& out) const {
-  detail::reserve_rows(r_, detail::max_chunk_rows(rows, 0));
-  detail::for_each_chunk(rows, 0, [&](Index, const auto& Xc) {
+  chunks::reserve_rows(r_, chunks::max_chunk_rows(rows, 0));
+  chunks::for_each_chunk(rows, 0, [&](Index, const auto& Xc) {
     auto r = r_.head(Xc.rows());
     r.noalias() = Xc * v;
     out.noalias() += Xc.transpose() * r;
@@ -38,10 +38,10 @@ void LeastSquares::sum_hvp(const Vector& /*x*/, const Vector& v, const DataBlock
 
 Index LeastSquares::sum_correct(const Vector& x, const DataBlock& rows) const {
   if (rows.task() != Task::kBinary) return -1;
-  detail::reserve_rows(r_, detail::max_chunk_rows(rows, 0));
+  chunks::reserve_rows(r_, chunks::max_chunk_rows(rows, 0));
   const auto y = rows.labels();
   Index correct = 0;
-  detail::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
     auto z = r_.head(Xc.rows());
     z.noalias() = Xc * x;
     for (Index i = 0; i < z.size(); ++i) correct += (z[i] > 0.0) == (y[s + i] > 0.0);

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "distopt/model/gram_spectrum.hpp"
-#include "row_chunks.hpp"
+#include "distopt/model/row_chunks.hpp"
 
 namespace distopt {
 namespace {
@@ -28,10 +28,10 @@ Logistic::Logistic(Index n_features, Regularization reg) : Objective(reg) {
 }
 
 double Logistic::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const {
-  detail::reserve_rows(z_, detail::max_chunk_rows(rows, 0));
+  chunks::reserve_rows(z_, chunks::max_chunk_rows(rows, 0));
   const auto y = rows.labels();
   double loss = 0.0;
-  detail::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
     const Index c = Xc.rows();
     auto z = z_.head(c);
     z.noalias() = Xc * x;
@@ -49,13 +49,13 @@ double Logistic::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) con
 
 void Logistic::sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const {
   const Index d = x.size();
-  const Index chunk = detail::max_chunk_rows(rows, 0);
-  detail::reserve_rows(w_, chunk);
-  detail::reserve_rows(zu_, chunk, 2);
+  const Index chunk = chunks::max_chunk_rows(rows, 0);
+  chunks::reserve_rows(w_, chunk);
+  chunks::reserve_rows(zu_, chunk, 2);
   if (xv_.rows() != d || xv_.cols() != 2) xv_.resize(d, 2);
   xv_.col(0) = x;
   xv_.col(1) = v;
-  detail::for_each_chunk(rows, 0, [&](Index, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index, const auto& Xc) {
     const Index c = Xc.rows();
     auto zu = zu_.topRows(c);
     zu.noalias() = Xc * xv_;  // both products in one pass over the chunk
@@ -69,10 +69,10 @@ void Logistic::sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, 
 }
 
 Index Logistic::sum_correct(const Vector& x, const DataBlock& rows) const {
-  detail::reserve_rows(z_, detail::max_chunk_rows(rows, 0));
+  chunks::reserve_rows(z_, chunks::max_chunk_rows(rows, 0));
   const auto y = rows.labels();
   Index correct = 0;
-  detail::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
     auto z = z_.head(Xc.rows());
     z.noalias() = Xc * x;
     for (Index i = 0; i < z.size(); ++i) correct += (z[i] > 0.0) == (y[s + i] > 0.0);

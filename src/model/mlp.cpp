@@ -5,7 +5,7 @@
 
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
-#include "row_chunks.hpp"
+#include "distopt/model/row_chunks.hpp"
 #include "softmax_rows.hpp"
 
 namespace distopt {
@@ -68,17 +68,17 @@ void Mlp::forward(const Vector& x, const XC& Xc) const {
 }
 
 double Mlp::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const {
-  const Index chunk = detail::max_chunk_rows(rows, kMlpChunkRows);
+  const Index chunk = chunks::max_chunk_rows(rows, kMlpChunkRows);
   const std::size_t L = hidden_.size();
   for (std::size_t l = 0; l < L; ++l) {
-    detail::reserve_rows(h_[l], chunk, hidden_[l]);
-    if (g) detail::reserve_rows(dh_[l], chunk, hidden_[l]);
+    chunks::reserve_rows(h_[l], chunk, hidden_[l]);
+    if (g) chunks::reserve_rows(dh_[l], chunk, hidden_[l]);
   }
-  detail::reserve_rows(z_, chunk, classes_);
+  chunks::reserve_rows(z_, chunk, classes_);
   const auto& blocks = layout_.blocks();
   const auto y = rows.labels();
   double loss = 0.0;
-  detail::for_each_chunk(rows, kMlpChunkRows, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, kMlpChunkRows, [&](Index s, const auto& Xc) {
     const Index c = Xc.rows();
     forward(x, Xc);
     auto Z = z_.topRows(c);
@@ -113,12 +113,12 @@ double Mlp::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const {
 }
 
 Index Mlp::sum_correct(const Vector& x, const DataBlock& rows) const {
-  const Index chunk = detail::max_chunk_rows(rows, kMlpChunkRows);
-  for (std::size_t l = 0; l < hidden_.size(); ++l) detail::reserve_rows(h_[l], chunk, hidden_[l]);
-  detail::reserve_rows(z_, chunk, classes_);
+  const Index chunk = chunks::max_chunk_rows(rows, kMlpChunkRows);
+  for (std::size_t l = 0; l < hidden_.size(); ++l) chunks::reserve_rows(h_[l], chunk, hidden_[l]);
+  chunks::reserve_rows(z_, chunk, classes_);
   const auto y = rows.labels();
   Index correct = 0;
-  detail::for_each_chunk(rows, kMlpChunkRows, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, kMlpChunkRows, [&](Index s, const auto& Xc) {
     forward(x, Xc);
     correct += detail::argmax_correct(z_.topRows(Xc.rows()), y.segment(s, Xc.rows()));
   });

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "distopt/model/gram_spectrum.hpp"
-#include "row_chunks.hpp"
+#include "distopt/model/row_chunks.hpp"
 #include "softmax_kernels.hpp"
 #include "softmax_rows.hpp"
 
@@ -20,12 +20,12 @@ Softmax::Softmax(Index n_features, Index n_classes, Regularization reg)
 
 double Softmax::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const {
   const Index C = classes_;
-  detail::reserve_rows(z_, detail::max_chunk_rows(rows, 0), C);
+  chunks::reserve_rows(z_, chunks::max_chunk_rows(rows, 0), C);
   const auto W = layout_.block_matrix(x, 0);
   const auto b = x.segment(layout_.blocks()[1].offset, C);
   const auto y = rows.labels();
   double loss = 0.0;
-  detail::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
     const Index c = Xc.rows();
     auto Z = z_.topRows(c);
     chunk_logits(Xc, W, Z);
@@ -43,14 +43,14 @@ double Softmax::sum_loss(const Vector& x, const DataBlock& rows, Vector* g) cons
 void Softmax::sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const {
   const Index C = classes_, d = features_;
   const Index ob = layout_.blocks()[1].offset;
-  detail::reserve_rows(u_, detail::max_chunk_rows(rows, 0), 2 * C);
+  chunks::reserve_rows(u_, chunks::max_chunk_rows(rows, 0), 2 * C);
   if (wv_.rows() != 2 * C || wv_.cols() != d) wv_.resize(2 * C, d);
   wv_.topRows(C) = layout_.block_matrix(x, 0);
   wv_.bottomRows(C) = layout_.block_matrix(v, 0);
   const auto b = x.segment(ob, C);
   const auto vb = v.segment(ob, C);
   auto out_W = layout_.block_matrix(out, 0);
-  detail::for_each_chunk(rows, 0, [&](Index, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index, const auto& Xc) {
     const Index c = Xc.rows();
     auto ZU = u_.topRows(c);
     chunk_logits(Xc, wv_, ZU);  // logits Z and directional logits U = X V_Wᵀ in one product
@@ -78,12 +78,12 @@ void Softmax::sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, V
 
 Index Softmax::sum_correct(const Vector& x, const DataBlock& rows) const {
   const Index C = classes_;
-  detail::reserve_rows(z_, detail::max_chunk_rows(rows, 0), C);
+  chunks::reserve_rows(z_, chunks::max_chunk_rows(rows, 0), C);
   const auto W = layout_.block_matrix(x, 0);
   const auto b = x.segment(layout_.blocks()[1].offset, C);
   const auto y = rows.labels();
   Index correct = 0;
-  detail::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
+  chunks::for_each_chunk(rows, 0, [&](Index s, const auto& Xc) {
     auto Z = z_.topRows(Xc.rows());
     chunk_logits(Xc, W, Z);
     Z.rowwise() += b.transpose();

@@ -12,6 +12,7 @@
 #include "distopt/core/error.hpp"
 #include "distopt/data/load.hpp"
 #include "distopt/io/hdf5.hpp"
+#include "distopt/method/agent_weights.hpp"
 #include "distopt/method/algorithm.hpp"
 #include "distopt/run/data_config.hpp"
 #include "distopt/run/method_registry.hpp"
@@ -119,13 +120,7 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     }
   });
 
-  std::vector<double> weights(static_cast<std::size_t>(placement.agents()));
-  const bool uniform = config.get("weighting") == "uniform";
-  for (std::size_t a = 0; a < weights.size(); ++a) {
-    weights[a] = uniform ? 1.0 / static_cast<double>(weights.size())
-                         : static_cast<double>(data.agent_rows[a]) /
-                               static_cast<double>(data.total_train);
-  }
+  const std::vector<double> weights = agent_weights(data, weighting_from_string(config.get("weighting")));
 
   RunContext ctx{comm, *objective, data, placement, seed, reduction, weights};
   std::unique_ptr<Algorithm> algo;
@@ -162,7 +157,7 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   if (output != "none") {
     comm.agree_on_errors([&] {
       if (!comm.is_root()) return;
-      ResultContent rc{&config, comm.size(), &out.log, &out.model, &extras, &out.summary};
+      ResultContent rc{&config.values(), comm.size(), &out.log, &out.model, &extras, &out.summary};
       write_result_file(output, rc);
     });
     out.output_path = output;

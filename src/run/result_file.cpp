@@ -10,7 +10,7 @@ void write_result_file(const std::string& path, const ResultContent& c) {
   f.set_attr("kind", "distopt-result");
   f.set_attr("result_schema_version", std::int64_t{1});
   auto cfg = f.create_group("config");
-  for (const auto& [k, v] : c.config->values()) cfg.set_attr(k, v);
+  for (const auto& [k, v] : *c.options) cfg.set_attr(k, v);
   cfg.set_attr("version", version());
   cfg.set_attr("git_commit", git_commit());
   cfg.set_attr("world_size", static_cast<std::int64_t>(c.world_size));

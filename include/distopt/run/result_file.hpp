@@ -7,13 +7,15 @@
 #include <string>
 
 #include "distopt/io/metrics.hpp"
-#include "distopt/run/config.hpp"
 #include "distopt/method/trainer.hpp"
 
 namespace distopt {
 
+/// What a result file holds; every pointer must be set except extra_models.
 struct ResultContent {
-  const Config* config = nullptr;
+  /// Written as /config attributes: every resolved option (Config::values() for CLI runs; a
+  /// library program records what it ran with).
+  const std::map<std::string, std::string>* options = nullptr;
   int world_size = 1;
   const MetricLog* log = nullptr;
   const Vector* model = nullptr;
@@ -21,6 +23,8 @@ struct ResultContent {
   const Summary* summary = nullptr;
 };
 
+/// Writes the file on the calling process (call it on rank 0), atomically: a temporary name
+/// renamed when complete. FileError if it cannot be written.
 void write_result_file(const std::string& path, const ResultContent& content);
 
 }  // namespace distopt

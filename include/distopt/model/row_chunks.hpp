@@ -1,6 +1,8 @@
 #pragma once
-// Private helper of the model layer: walks a DataBlock in chunks of consecutive rows and hands each
-// chunk to a generic callable as an Eigen expression (a dense row-major block or a CSR row block).
+// Walks a DataBlock in chunks of consecutive rows and hands each chunk to a generic callable as an
+// Eigen expression (a dense row-major block or a CSR row block). Every built-in model computes its
+// loss and gradient this way, and a user objective that does the same gets the same memory traffic
+// (and, for the same arithmetic, the same bits) as the built-ins.
 //
 // Why chunks: a gradient of a linear model needs two products with the same rows, z = X_c x and
 // g += X_cᵀ r. Done over the whole block, each product streams X from memory (two passes); done
@@ -10,7 +12,7 @@
 
 #include "distopt/data/dataset.hpp"
 
-namespace distopt::detail {
+namespace distopt::chunks {
 
 /// Target size of one dense chunk: comfortably inside a 1 MiB L2 with room for x, g and scratch.
 inline constexpr Index kChunkBytes = 256 * 1024;
@@ -71,4 +73,4 @@ inline void reserve_rows(M& m, Index n, Index cols) {
   if (m.rows() < n || m.cols() != cols) m.resize(std::max(n, m.rows()), cols);
 }
 
-}  // namespace distopt::detail
+}  // namespace distopt::chunks
