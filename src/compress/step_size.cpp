@@ -18,7 +18,12 @@ std::vector<double> gather_agent_smoothness(RunContext& ctx) {
   for (Index a = ctx.placement.local_first(); a < ctx.placement.end(ctx.comm.rank()); ++a) {
     local.push_back(ctx.objective.smoothness(ctx.data.shard(a)));
   }
-  return ctx.comm.allgatherv(std::span<const double>(local));
+  // One value per agent: the placement knows every rank's count (no count exchange).
+  std::vector<int> counts(static_cast<std::size_t>(ctx.comm.size()));
+  for (int r = 0; r < ctx.comm.size(); ++r) {
+    counts[static_cast<std::size_t>(r)] = static_cast<int>(ctx.placement.count(r));
+  }
+  return ctx.comm.allgatherv(std::span<const double>(local), std::span<const int>(counts));
 }
 
 Ef21Constants ef21_constants(double delta) {

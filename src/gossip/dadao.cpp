@@ -111,7 +111,7 @@ const RowMatrix& Dadao::node_models() const {
       nodes_[k].x_at(t_now_, *ode_, x);
       local.row(static_cast<Index>(k)) = x.transpose();
     }
-    models_ = gather_nodes(ctx_.comm, local, problem_.nodes());
+    models_ = gather_nodes(ctx_.comm, ctx_.placement, local);
     mean_ = NodeSummary::of(*models_, x_star_).mean;
   }
   return *models_;

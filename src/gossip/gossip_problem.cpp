@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "distopt/core/error.hpp"
@@ -61,9 +62,17 @@ void GossipProblem::gradient(Index node, const Vector& x, Vector& g) {
   }
 }
 
-RowMatrix gather_nodes(Communicator& comm, const RowMatrix& local, Index n) {
-  const auto all = comm.allgatherv(std::span<const double>(local.data(), static_cast<std::size_t>(local.size())));
+RowMatrix gather_nodes(Communicator& comm, const Placement& placement, const RowMatrix& local) {
+  const Index n = placement.agents();
   const Index d = local.cols();
+  std::vector<int> counts(static_cast<std::size_t>(comm.size()));
+  for (int r = 0; r < comm.size(); ++r) {
+    const Index c = placement.count(r) * d;
+    if (c > std::numeric_limits<int>::max()) throw Error("gather_nodes: more than 2^31 values on a rank");
+    counts[static_cast<std::size_t>(r)] = static_cast<int>(c);
+  }
+  const auto all = comm.allgatherv(
+      std::span<const double>(local.data(), static_cast<std::size_t>(local.size())), std::span<const int>(counts));
   if (static_cast<Index>(all.size()) != n * d) throw Error("gather_nodes: wrong total size");
   RowMatrix X(n, d);
   std::copy(all.begin(), all.end(), X.data());

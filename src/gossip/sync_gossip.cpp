@@ -90,7 +90,7 @@ void SyncGossip::step(std::int64_t /*round*/) {
 
 const RowMatrix& SyncGossip::node_models() const {
   if (!models_) {
-    models_ = gather_nodes(ctx_.comm, X_, problem_.nodes());
+    models_ = gather_nodes(ctx_.comm, ctx_.placement, X_);
     mean_ = NodeSummary::of(*models_, x_star_).mean;
   }
   return *models_;

@@ -75,8 +75,9 @@ class GossipProblem {
 };
 
 /// Every node's vector (local rows of `local`, node order) gathered on every rank: n x d, in node
-/// order, bitwise identical at any rank count (placement is contiguous).
-RowMatrix gather_nodes(Communicator& comm, const RowMatrix& local, Index n);
+/// order, bitwise identical at any rank count (placement is contiguous). Collective; one
+/// MPI_Allgatherv whose counts come from the placement (no count exchange).
+RowMatrix gather_nodes(Communicator& comm, const Placement& placement, const RowMatrix& local);
 
 /// Metrics of a set of node models: x̄, (1/n) Σ‖x_i − x*‖², (1/n) Σ‖x_i − x̄‖².
 struct NodeSummary {
