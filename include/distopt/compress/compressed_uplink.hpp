@@ -36,19 +36,23 @@
 
 namespace distopt {
 
+/// What a CompressedUplink is built from (make_uplink() fills it from UplinkOptions).
 struct CompressedUplinkOptions {
-  std::string compressor = "none";        // --compressor spec
-  std::string feedback = "none";          // --feedback name (feedback_registry())
-  WirePrecision precision = WirePrecision::kFloat64;
-  double econtrol_eta = 0.1;
-  std::uint64_t seed = 1;                 // already mixed with the stream name
+  std::string compressor = "none";        ///< --compressor spec (a vector compressor)
+  std::string feedback = "none";          ///< --feedback name (feedback_registry())
+  WirePrecision precision = WirePrecision::kFloat64;  ///< --wire-precision
+  double econtrol_eta = 0.1;              ///< --econtrol-eta η >= 0 (ConfigError("econtrol-eta"))
+  std::uint64_t seed = 1;                 ///< run seed, already mixed with the stream name
   /// EF21-W weights ω_a of every agent (Σ = 1); required for kEf21W.
   std::vector<double> ef21w_weights;
 };
 
+/// The uplink of a vector compressor with an optional error-feedback mechanism (see above).
 class CompressedUplink : public Uplink {
  public:
   /// `dim` builds the compressor now, so bad specs fail before training (ConfigError).
+  /// `placement` tells which agents are this rank's; `reduction` is used for the partial-
+  /// participation sum of server memories.
   CompressedUplink(Communicator& comm, Reduction reduction, const Placement& placement, Index dim,
                    CompressedUplinkOptions options);
   std::string name() const override;
@@ -58,7 +62,7 @@ class CompressedUplink : public Uplink {
   void save(StateArchive& out, const std::string& prefix) const override;
   void load(const StateArchive& in, const std::string& prefix) override;
 
-  const Compressor& compressor() const { return *compressor_; }
+  const Compressor& compressor() const { return *compressor_; }  ///< the vector compressor
   /// Rounds begun so far (the step of the compression keys).
   std::uint64_t step() const { return step_; }
 

@@ -26,25 +26,30 @@ namespace distopt {
 
 /// Identifies one compression: whose vector, at which step, in which stream of the run.
 struct CompressKey {
-  std::uint64_t seed = 1;  // run seed mixed with the uplink's stream name
-  Index agent = 0;
-  std::uint64_t step = 0;
+  std::uint64_t seed = 1;  ///< run seed mixed with the uplink's stream name
+  Index agent = 0;         ///< whose vector it is (Downlink::kServerAgent for the downlink)
+  std::uint64_t step = 0;  ///< the uplink's round counter, or the round for the downlink
 };
 
+/// A compressor C of vectors of a fixed dimension d: encodes v into a byte message of fixed length
+/// and decodes it back to C(v). Built from a spec by make_compressor() (compressor_registry()).
 class Compressor {
  public:
+  /// A compressor of vectors of dimension `dim` whose values travel at `precision`.
   Compressor(Index dim, WirePrecision precision) : dim_(dim), precision_(precision) {}
   virtual ~Compressor() = default;
 
   /// The spec it was built from, e.g. "topk:10".
   virtual std::string name() const = 0;
-  Index dim() const { return dim_; }
-  WirePrecision precision() const { return precision_; }
+  Index dim() const { return dim_; }                       ///< d, the length of its vectors
+  WirePrecision precision() const { return precision_; }  ///< precision of the values on the wire
 
-  /// Appends the message encoding C(v) to `out` (v.size() == dim()).
+  /// Appends the message encoding C(v) to `out` (v.size() == dim(), else Error). Randomised
+  /// compressors draw from the stream of `key`.
   virtual void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,
                       std::vector<std::uint8_t>& out) = 0;
-  /// out += scale * C(v), from one message (exactly message_bytes() long).
+  /// out += scale * C(v), from one message (exactly message_bytes() long, else Error) encoded
+  /// with the same `key`.
   virtual void decode_add(std::span<const std::uint8_t> message, const CompressKey& key, double scale,
                           Eigen::Ref<Vector> out) const = 0;
   /// Length of every message (bytes), the formula stated by each compressor.
@@ -64,18 +69,21 @@ class Compressor {
   Vector apply(const Eigen::Ref<const Vector>& v, const CompressKey& key);
 
  protected:
-  Index dim_;
-  WirePrecision precision_;
+  Index dim_;                 ///< d
+  WirePrecision precision_;  ///< precision of the values on the wire
 };
 
-/// Builds a compressor from its spec: none | topk:<k or fraction> | randk:<k or fraction> |
-/// qsgd:<levels> | natural | sign. `option` names the option in errors (ConfigError), e.g.
-/// "compressor". (powersgd:<rank> is not a vector compressor: see PowerSgdUplink.)
+/// Builds a compressor from its spec: `none` | `topk:<k or fraction>` | `randk:<k or fraction>` |
+/// `qsgd:<levels>` | `natural` | `sign`, or a kind added to compressor_registry(). `option` names
+/// the option in errors (ConfigError), e.g. "compressor": unknown kind, bad parameter, a model
+/// with no parameters (dim < 1), or a kind that is not a vector compressor (`powersgd:<rank>` is a
+/// whole uplink: see PowerSgdUplink).
 std::unique_ptr<Compressor> make_compressor(const std::string& spec, Index dim, WirePrecision precision,
                                             const std::string& option = "compressor");
 
-/// k from "<k or fraction>": an integer is a count (1 ≤ k ≤ d), a number with a decimal point or
-/// exponent is a fraction in (0, 1] of d (k = max(1, round(fraction·d))). ConfigError otherwise.
+/// k from `<k or fraction>`: an integer is a count (1 ≤ k ≤ d), a number with a decimal point or
+/// exponent is a fraction in (0, 1] of d (k = max(1, round(fraction·d))). ConfigError(option, ...)
+/// otherwise (empty text included).
 Index parse_k(const std::string& option, const std::string& text, Index dim);
 
 }  // namespace distopt

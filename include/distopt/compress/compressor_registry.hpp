@@ -26,13 +26,13 @@ struct CompressorArgs {
   std::string arg;      ///< after the ':', e.g. "0.01" (empty without one)
   bool has_arg = false; ///< a ':' was written
   Index dim = 0;        ///< d of the vectors to compress
-  WirePrecision precision = WirePrecision::kFloat64;
+  WirePrecision precision = WirePrecision::kFloat64;  ///< --wire-precision of the values
   std::string option = "compressor";  ///< the key errors name
   /// ConfigError(option, "'kind' takes no parameter") if a parameter was written.
   void no_arg() const;
-  /// k from "<k or fraction>" (see parse_k).
+  /// k from the parameter, a count or a fraction of dim (see parse_k); ConfigError(option, ...).
   Index count_or_fraction() const;
-  /// A positive integer parameter; ConfigError naming `what` if absent or not one.
+  /// The parameter as an integer >= 1; ConfigError(option, ...) naming `what` if absent or not one.
   std::int64_t positive_int(const std::string& what) const;
 };
 
@@ -40,7 +40,10 @@ struct CompressorArgs {
 /// their own (PowerSGD: low-rank factors reduced by allreduce, its own error memory) set
 /// `make_uplink` and cannot be combined with --feedback or used on the downlink.
 struct CompressorKind {
+  /// Builds the vector compressor (empty for a kind that is an uplink of its own).
   std::function<std::unique_ptr<Compressor>(const CompressorArgs&)> make;
+  /// Builds the whole uplink from the run context, the arguments and the uplink's stream seed
+  /// (empty for a vector compressor).
   std::function<std::unique_ptr<Uplink>(RunContext&, const CompressorArgs&, std::uint64_t seed)> make_uplink;
 };
 

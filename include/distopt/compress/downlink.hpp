@@ -28,16 +28,19 @@
 
 namespace distopt {
 
+/// The compressed server-to-agent model with EF21-P primal error feedback (see above); replicated
+/// on every rank.
 class Downlink {
  public:
   /// The agent id of the server's stream in compression keys (no agent has it).
   static constexpr Index kServerAgent = std::numeric_limits<Index>::max();
 
+  /// Compresses with `compressor`; `seed` is the run seed already mixed with the stream name.
   Downlink(std::unique_ptr<Compressor> compressor, std::uint64_t seed)
       : compressor_(std::move(compressor)), seed_(seed) {}
 
-  std::string name() const { return compressor_->name(); }
-  const Compressor& compressor() const { return *compressor_; }
+  std::string name() const { return compressor_->name(); }       ///< the compressor's spec
+  const Compressor& compressor() const { return *compressor_; }  ///< the compressor
   /// Bytes of every downlink message (what each receiving agent is counted).
   std::uint64_t message_bytes() const { return compressor_->message_bytes(); }
 
@@ -47,11 +50,13 @@ class Downlink {
   const Vector& model() const { return w_; }
   /// Builds m = C(x − w) keyed by round and applies w ← w + scale·decode(m) (scale 1/(ω+1) for
   /// unbiased compressors). Returns the message length in bytes. Identical on every rank.
+  /// Error if x's dimension differs from w's (initialize() first).
   std::uint64_t broadcast(const Vector& x, std::uint64_t round);
 
   /// Checkpoint key of w (replicated server state).
   static constexpr const char* kStateKey = "server/w_down";
-  void save(StateArchive& out) const { out.put(kStateKey, w_); }
+  void save(StateArchive& out) const { out.put(kStateKey, w_); }  ///< Puts w under kStateKey.
+  /// Restores w from kStateKey; InputError if absent or of another dimension than the model.
   void load(const StateArchive& in);
 
  private:
@@ -65,8 +70,6 @@ class Downlink {
 /// nullptr for "none": then the method sends the model dense, exactly as without the option.
 /// `stream` mixes into the seed like make_uplink's. ConfigError("compressor-down", ...) for bad
 /// specs and for powersgd (not supported on the downlink).
-/// The downlink its options select, or nullptr for --compressor-down none (the model goes down
-/// dense). ConfigError naming the key for a bad spec.
 std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const DownlinkOptions& options,
                                        const std::string& stream = "down");
 

@@ -8,8 +8,11 @@
 
 namespace distopt {
 
+/// EControl's per-agent state: the error e_i and the estimator h_i (the server's memory).
+/// Checkpointed as agent/\<id\>/\<prefix\>/e and .../h.
 class EControlState : public AgentFeedback {
  public:
+  /// e_i⁰ = h_i⁰ = 0 of dimension `dim`, feedback strength `eta` (η >= 0, --econtrol-eta).
   EControlState(Index dim, double eta) : eta_(eta), e_(Vector::Zero(dim)), h_(Vector::Zero(dim)) {}
   bool prepare(const Vector& t, Vector& u) override {
     u = eta_ * e_ + t - h_;

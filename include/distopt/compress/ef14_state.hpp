@@ -9,8 +9,11 @@
 
 namespace distopt {
 
+/// EF14's per-agent state: the error memory ẽ_i (in units of the target). Checkpointed as
+/// agent/\<id\>/\<prefix\>/e.
 class Ef14State : public AgentFeedback {
  public:
+  /// ẽ_i⁰ = 0 of dimension `dim`.
   explicit Ef14State(Index dim) : e_(Vector::Zero(dim)) {}
   bool prepare(const Vector& t, Vector& u) override {
     u = e_ + t;
@@ -19,7 +22,7 @@ class Ef14State : public AgentFeedback {
   void commit(const Vector& /*t*/, const Vector& u, const Vector& c) override { e_ = u - c; }
   void save(StateArchive& out, Index agent, const std::string& prefix) const override;
   void load(const StateArchive& in, Index agent, const std::string& prefix) override;
-  const Vector& error() const { return e_; }
+  const Vector& error() const { return e_; }  ///< ẽ_i: what the last compression left out
 
  private:
   Vector e_;

@@ -8,8 +8,11 @@
 
 namespace distopt {
 
+/// EF21's (and EF21-W's) per-agent state: g_i, mirrored by the server. Checkpointed as
+/// agent/\<id\>/\<prefix\>/g and .../started.
 class Ef21State : public AgentFeedback {
  public:
+  /// g_i = 0 of dimension `dim`, not started (the first message travels uncompressed).
   explicit Ef21State(Index dim) : g_(Vector::Zero(dim)) {}
   bool prepare(const Vector& t, Vector& u) override {
     if (!started_) {
@@ -30,7 +33,7 @@ class Ef21State : public AgentFeedback {
   const Vector* server_memory() const override { return &g_; }
   void save(StateArchive& out, Index agent, const std::string& prefix) const override;
   void load(const StateArchive& in, Index agent, const std::string& prefix) override;
-  bool started() const { return started_; }
+  bool started() const { return started_; }  ///< true once g⁰ has been sent
 
  private:
   Vector g_;

@@ -19,6 +19,8 @@
 
 namespace distopt {
 
+/// One agent's error-feedback state (held on the agent's rank): prepare() says what to send for a
+/// target, commit() updates the state from what the server decoded.
 class AgentFeedback {
  public:
   virtual ~AgentFeedback() = default;
@@ -31,6 +33,8 @@ class AgentFeedback {
   virtual const Vector* server_memory() const { return nullptr; }
   /// Checkpoint under StateArchive::agent_key(agent, prefix + "/...").
   virtual void save(StateArchive& out, Index agent, const std::string& prefix) const = 0;
+  /// Restores what save() put for `agent`; InputError if a key is missing or of the wrong
+  /// dimension.
   virtual void load(const StateArchive& in, Index agent, const std::string& prefix) = 0;
 };
 

@@ -5,8 +5,10 @@
 
 namespace distopt {
 
+/// C(v) = v, rounded to the wire precision (unbiased, ω = 0, δ = 1).
 class Identity : public Compressor {
  public:
+  /// Of dimension `dim`, values at `precision`.
   Identity(Index dim, WirePrecision precision) : Compressor(dim, precision) {}
   std::string name() const override { return "none"; }
   void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,

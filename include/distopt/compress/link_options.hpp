@@ -11,26 +11,32 @@ namespace distopt {
 
 /// How agents' vectors reach the server (compress/uplink.hpp).
 struct UplinkOptions {
-  /// --compressor: none | topk:<k or fraction> | randk:<k or fraction> | qsgd:<levels> | natural |
-  /// sign | powersgd:<rank>, or a name added to compressor_registry().
+  /// --compressor: `none` | `topk:<k or fraction>` | `randk:<k or fraction>` | `qsgd:<levels>` |
+  /// `natural` | `sign` | `powersgd:<rank>`, or a name added to compressor_registry(); default
+  /// none.
   std::string compressor = "none";
-  /// --feedback: none | ef14 | ef21 | ef21w | econtrol, or a name added to feedback_registry().
+  /// --feedback: none | ef14 | ef21 | ef21w | econtrol, or a name added to feedback_registry();
+  /// default none.
   std::string feedback = "none";
-  /// --wire-precision: precision of the values on the wire.
+  /// --wire-precision: precision of the values on the wire (float64 | float32); default float64.
   WirePrecision precision = WirePrecision::kFloat64;
-  /// --econtrol-eta: EControl's feedback strength η >= 0.
+  /// --econtrol-eta: EControl's feedback strength η >= 0; default 0.1.
   double econtrol_eta = 0.1;
-  /// Checks what can be checked without the model (names exist, η >= 0); the compressor's
-  /// parameters (k <= d, ...) are checked when the uplink is built. Throws ConfigError.
+  /// Checks what can be checked without the model: the feedback name exists
+  /// (ConfigError("feedback")) and η >= 0 (ConfigError("econtrol-eta")); the compressor spec and
+  /// its parameters (k <= d, ...) are checked when the uplink is built (make_uplink).
   void validate() const;
 };
 
 /// The server-to-agent model (compress/downlink.hpp).
 struct DownlinkOptions {
-  /// --compressor-down: none (dense model) or a vector compressor spec (not powersgd).
+  /// --compressor-down: none (dense model) or a vector compressor spec (not powersgd); default
+  /// none.
   std::string compressor = "none";
-  /// --wire-precision (shared with the uplink on the command line).
+  /// --wire-precision (shared with the uplink on the command line); default float64.
   WirePrecision precision = WirePrecision::kFloat64;
+  /// Checks nothing today: the spec is checked against the model by make_downlink()
+  /// (ConfigError("compressor-down")).
   void validate() const;
 };
 

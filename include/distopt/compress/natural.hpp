@@ -10,8 +10,10 @@
 
 namespace distopt {
 
+/// Natural compression (see above): unbiased, ω = 1/8; randomised (draws from the key's stream).
 class Natural : public Compressor {
  public:
+  /// Of dimension `dim`; `precision` sets the exponent field (8 bits for float32, 11 for float64).
   Natural(Index dim, WirePrecision precision);
   std::string name() const override { return "natural"; }
   void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,
@@ -23,7 +25,7 @@ class Natural : public Compressor {
   }
   bool unbiased() const override { return true; }
   double omega() const override { return 1.0 / 8.0; }
-  int exponent_bits() const { return exp_bits_; }
+  int exponent_bits() const { return exp_bits_; }  ///< E: 8 (float32 wire) or 11 (float64 wire)
 
  private:
   int exp_bits_;

@@ -25,8 +25,13 @@
 
 namespace distopt {
 
+/// PowerSGD as an uplink of its own (see above): rank-r factors of every matrix block, summed with
+/// two AgentSums, per-agent error memory, warm-started Q. Not combinable with --feedback.
 class PowerSgdUplink : public Uplink {
  public:
+  /// Compresses the matrix blocks of `layout` at rank `rank` (r = min(rank, n, m) per block);
+  /// draws the first Q from `seed`. ConfigError("compressor") if rank < 1 or no block of the
+  /// layout gains from rank r (r(n+m) < nm).
   PowerSgdUplink(Communicator& comm, Reduction reduction, const Placement& placement,
                  const ParameterLayout& layout, Index rank, WirePrecision precision, std::uint64_t seed);
   std::string name() const override { return "powersgd:" + std::to_string(rank_); }

@@ -9,12 +9,14 @@
 
 namespace distopt {
 
+/// QSGD with s levels (see above): unbiased, ω = min(d/s², √d/s); randomised.
 class Qsgd : public Compressor {
  public:
+  /// Of dimension `dim` with s = `levels` >= 1 (Error otherwise); values at `precision`.
   Qsgd(Index dim, int levels, WirePrecision precision);
   std::string name() const override { return "qsgd:" + std::to_string(levels_); }
-  int levels() const { return levels_; }
-  int level_bits() const { return level_bits_; }
+  int levels() const { return levels_; }          ///< s
+  int level_bits() const { return level_bits_; }  ///< b = ⌈log₂(s+1)⌉ bits per level
   void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,
               std::vector<std::uint8_t>& out) override;
   void decode_add(std::span<const std::uint8_t> message, const CompressKey& key, double scale,

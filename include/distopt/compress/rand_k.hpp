@@ -7,11 +7,13 @@
 
 namespace distopt {
 
+/// Rand-k (see above): k random coordinates scaled by d/k; unbiased, ω = d/k − 1.
 class RandK : public Compressor {
  public:
+  /// Of dimension `dim`, keeping k coordinates (1 ≤ k ≤ d, else Error); values at `precision`.
   RandK(Index dim, Index k, WirePrecision precision);
   std::string name() const override { return "randk:" + std::to_string(k_); }
-  Index k() const { return k_; }
+  Index k() const { return k_; }  ///< the number of coordinates sent
   void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,
               std::vector<std::uint8_t>& out) override;
   void decode_add(std::span<const std::uint8_t> message, const CompressKey& key, double scale,

@@ -7,8 +7,10 @@
 
 namespace distopt {
 
+/// Scaled sign (see above): contractive with δ = 1/d; deterministic.
 class ScaledSign : public Compressor {
  public:
+  /// Of dimension `dim`; the scale travels at `precision`.
   ScaledSign(Index dim, WirePrecision precision) : Compressor(dim, precision) {}
   std::string name() const override { return "sign"; }
   void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,

@@ -17,10 +17,13 @@ namespace distopt {
 /// L_a of every agent (all of them, on every rank, in agent order). Collective.
 std::vector<double> gather_agent_smoothness(RunContext& ctx);
 
+/// The constants of EF21's step-size theory (arXiv 2106.05203, Thm. 1) for a δ-contractive
+/// compressor.
 struct Ef21Constants {
-  double theta = 1.0, beta = 0.0;
+  /// theta: θ = 1 − √(1−δ).
+  double theta = 1.0, beta = 0.0;  ///< β = (1−δ)/(1 − √(1−δ)); 0 for δ = 1
 };
-/// θ and β of a δ-contractive compressor (δ ∈ (0, 1]).
+/// θ and β of a δ-contractive compressor (δ ∈ (0, 1]; Error otherwise).
 Ef21Constants ef21_constants(double delta);
 /// 1/(L + L_mean √(β/θ)).
 double ef21_step(double L, double L_mean, double delta);

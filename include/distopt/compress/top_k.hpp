@@ -8,11 +8,13 @@
 
 namespace distopt {
 
+/// Top-k (see above): contractive with δ = k/d; deterministic.
 class TopK : public Compressor {
  public:
+  /// Of dimension `dim`, keeping k coordinates (1 ≤ k ≤ d, else Error); values at `precision`.
   TopK(Index dim, Index k, WirePrecision precision);
   std::string name() const override { return "topk:" + std::to_string(k_); }
-  Index k() const { return k_; }
+  Index k() const { return k_; }  ///< the number of coordinates kept
   void encode(const Eigen::Ref<const Vector>& v, const CompressKey& key,
               std::vector<std::uint8_t>& out) override;
   void decode_add(std::span<const std::uint8_t> message, const CompressKey& key, double scale,

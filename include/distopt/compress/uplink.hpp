@@ -18,20 +18,32 @@
 
 namespace distopt {
 
+/// How agents' vectors reach the server, round by round: begin(), submit() per local agent,
+/// finish() (see above).
 class Uplink {
  public:
   virtual ~Uplink() = default;
+  /// The compressor spec it uses, e.g. "none", "topk:10+ef21" (with the feedback), "powersgd:2".
   virtual std::string name() const = 0;
+  /// Starts a round of vectors of dimension `dim`.
   virtual void begin(Index dim) = 0;
+  /// Adds this rank's local agent `agent`'s vector v with weight `weight` (agents in increasing
+  /// id order), counting its upload as the agent's logical up traffic.
   virtual void submit(Index agent, const Eigen::Ref<const Vector>& v, double weight) = 0;
+  /// Collective: sets `estimate` to the server's estimate of Σ_a w_a v_a over the agents
+  /// submitted this round on every rank (identical on every rank).
   virtual void finish(Vector& estimate) = 0;
+  /// Checkpoint: puts the uplink's state (error memories, counters) under keys starting with
+  /// `prefix`; nothing for a stateless uplink.
   virtual void save(StateArchive& /*out*/, const std::string& /*prefix*/) const {}
+  /// Restores what save() put under `prefix` (InputError for missing or mismatched state).
   virtual void load(const StateArchive& /*in*/, const std::string& /*prefix*/) {}
 };
 
 /// Uncompressed: estimate = Σ w_a v_a exactly; counts d * wire-bytes up per submitting agent.
 class DenseUplink : public Uplink {
  public:
+  /// Sums over `comm` with `reduction`; `value_bytes` is the counted size of one value.
   DenseUplink(Communicator& comm, Reduction reduction, std::size_t value_bytes = sizeof(double))
       : comm_(comm), sum_(comm, reduction), value_bytes_(value_bytes) {}
   std::string name() const override { return "none"; }

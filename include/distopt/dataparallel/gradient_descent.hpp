@@ -37,6 +37,8 @@ struct GradientDescentOptions {
   void validate() const;
 };
 
+/// gd / sgd (see above): the server step x ← x − γ Σ_a p_a g_a over the uplink, model down dense
+/// or through the downlink.
 class GradientDescent : public Algorithm {
  public:
   /// Validates the options; collective (the theoretical step gathers the agents' L_a).

@@ -11,6 +11,7 @@
 
 namespace distopt {
 
+/// One persistent vector per client of this rank, zero until first written (see above).
 class ClientStates {
  public:
   /// Clients [first, first + count) of dimension dim, all zero.

@@ -44,11 +44,12 @@ namespace distopt {
 
 /// What a client's local run produced, for finish_client.
 struct LocalRun {
-  Index client = 0;
-  Index steps = 0;    // K_i
-  double lr = 0;      // η_l(t)
-  const Vector* x = nullptr;  // x^t (the model the client started from)
-  const Vector* y = nullptr;  // y_i after the K_i steps
+  Index client = 0;   ///< the client i
+  Index steps = 0;    ///< K_i, the local steps it took
+  double lr = 0;      ///< η_l(t), the round's local step size
+  /// The model the client started from: x^t, or w with a compressed downlink (client_model()).
+  const Vector* x = nullptr;
+  const Vector* y = nullptr;  ///< y_i after the K_i steps
 };
 
 /// The federated round (above); each method derives from it and overrides the hooks.
@@ -93,7 +94,11 @@ class FederatedRound : public Algorithm {
   virtual void server_delta(const Vector& aggregate, double mass, Vector& delta);
   /// Values sent down to each active client besides the model (SCAFFOLD: d for c).
   virtual Index extra_down_values() const { return 0; }
+  /// Checkpoint of the method's own state (server state under `server/<method>/...`, client
+  /// states under agent keys); called at the end of save(). Default: nothing.
   virtual void save_method(StateArchive& /*out*/) const {}
+  /// Restores what save_method() put; called at the end of load(). InputError for missing or
+  /// mismatched state. Default: nothing.
   virtual void load_method(const StateArchive& /*in*/) {}
 
   /// ∇f_i(y; batch) into g (one gradient evaluation).
@@ -102,8 +107,8 @@ class FederatedRound : public Algorithm {
   /// terms of local directions are centred here.
   const Vector& client_model() const { return downlink_ ? downlink_->model() : x_; }
 
-  RunContext& ctx_;
-  Vector x_;  // x^t: the server model, replicated
+  RunContext& ctx_;  ///< the run
+  Vector x_;  ///< x^t: the server model, replicated
 
  private:
   std::string name_;

@@ -40,7 +40,7 @@ struct DadaoOptions {
   /// --comm-rate: total rate λ_c of communication events (> 0); none ("theory"): the paper's
   /// √(2 χ1 χ2).
   std::optional<double> comm_rate;
-  /// --grad-rates: gradient clock rate per node: uniform | auto | <node>[-<node>]:<rate>,...
+  /// --grad-rates: gradient clock rate per node: `uniform` | `auto` | `<node>[-<node>]:<rate>,...`
   /// (checked against the node count when the Dadao is built: ConfigError "grad-rates").
   std::string grad_rates = "uniform";
   /// --rate-compensation: on = scale a slow node's gradient jump by 1/rate (diverges; for
@@ -51,6 +51,7 @@ struct DadaoOptions {
   void validate() const;
 };
 
+/// DADAO over the gossip nodes of this rank, in virtual or wall-clock time (see above).
 class Dadao : public Algorithm {
  public:
   /// Collective. Validates `options`; throws ConfigError naming the option (also "l2" when a
@@ -68,15 +69,17 @@ class Dadao : public Algorithm {
   void load(const StateArchive& in) override;
   void final_outputs(std::map<std::string, RowMatrix>& out) override;
 
-  const GossipProblem& problem() const { return problem_; }
-  const DadaoConstants& constants() const { return c_; }
-  const std::vector<DadaoNode>& nodes() const { return nodes_; }
+  const GossipProblem& problem() const { return problem_; }       ///< graph, nodes' functions
+  const DadaoConstants& constants() const { return c_; }          ///< the method's constants
+  const std::vector<DadaoNode>& nodes() const { return nodes_; }  ///< this rank's nodes
+  /// x* of the centralised solve at initialisation (solve_optimum), for dist_to_opt.
   const Vector& x_star() const { return x_star_; }
-  double virtual_time() const { return t_now_; }
+  double virtual_time() const { return t_now_; }  ///< virtual time reached by the last step
   /// Every node's x at the current virtual time, n x d (collective, cached until the next step).
   const RowMatrix& node_models() const;
-  /// Global event counts (collective).
+  /// Gradient events of all nodes so far (collective: an allreduce).
   std::uint64_t grad_events();
+  /// Communication events of all edges so far, each counted once (collective: an allreduce).
   std::uint64_t comm_events();
 
  private:

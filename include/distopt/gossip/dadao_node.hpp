@@ -8,17 +8,18 @@
 
 namespace distopt {
 
+/// One DADAO node's state P (6 x d) and last event time, with the method's flow and jumps.
 class DadaoNode {
  public:
   DadaoNode() = default;
   /// x = x0, the five other vectors 0, last event at time 0.
   DadaoNode(Index id, const Vector& x0);
 
-  Index id() const { return id_; }
-  double last_event() const { return t_last_; }
+  Index id() const { return id_; }               ///< the node (agent) id
+  double last_event() const { return t_last_; }  ///< t_last: time the state was integrated to
   /// Row r of the state (see DadaoRow).
   auto row(int r) const { return P_.row(r); }
-  const RowMatrix& state() const { return P_; }
+  const RowMatrix& state() const { return P_; }  ///< P = [x; x̃; y; ỹ; z; z̃], 6 x d
   /// Checkpoint restore.
   void restore(double t_last, const RowMatrix& P);
 

@@ -20,23 +20,27 @@ namespace distopt {
 
 class Placement;
 
+/// One clock event of DADAO: a node's gradient or an edge's communication, at virtual time t.
 struct Event {
+  /// What fires: a node's gradient clock (kGradient) or an edge's communication clock (kComm).
   enum Kind : std::uint8_t { kGradient = 0, kComm = 1 };
-  double t = 0;
-  Kind kind = kGradient;
-  Index key = 0;           // node (gradient) or edge (communication)
-  std::int64_t round = 0;  // the unit interval (round−1, round] it was drawn in
-  std::uint32_t seq = 0;   // index within that interval's draws of this node/edge
+  double t = 0;            ///< virtual time of the event
+  Kind kind = kGradient;   ///< gradient or communication
+  Index key = 0;           ///< node (gradient) or edge (communication)
+  std::int64_t round = 0;  ///< the unit interval (round−1, round] it was drawn in
+  std::uint32_t seq = 0;   ///< index within that interval's draws of this node/edge
   /// Total order (t, kind, key, round, seq): ties in t (probability zero) are broken the same way
   /// on every rank.
   bool operator<(const Event& o) const;
-  bool operator==(const Event& o) const = default;
+  bool operator==(const Event& o) const = default;  ///< every field equal
 };
 
+/// DADAO's Poisson clocks over a graph (see above): draws any node range's events of a round.
 class EventSchedule {
  public:
   EventSchedule() = default;
-  /// grad_rate per node, comm_rate in total (spread uniformly over the edges).
+  /// grad_rate per node, comm_rate in total (spread uniformly over the edges). `g` is kept by
+  /// reference and must outlive the schedule.
   EventSchedule(const Graph& g, std::uint64_t seed, double grad_rate, double comm_rate);
   /// Heterogeneous gradient clocks: node i fires at rate rates[i] (one entry per node, > 0).
   /// A node's stream is keyed by the node alone, so its events depend only on its own rate.
@@ -54,9 +58,9 @@ class EventSchedule {
   /// sorted by Event::operator<. An edge with both ends in the range appears once.
   void events(Index first, Index count, std::int64_t round, double t_end, std::vector<Event>& out) const;
 
-  double grad_rate() const { return grad_rate_; }
-  double edge_rate() const { return edge_rate_; }
-  const Graph& graph() const { return *graph_; }
+  double grad_rate() const { return grad_rate_; }  ///< the uniform gradient rate per node
+  double edge_rate() const { return edge_rate_; }  ///< λ_c/|E|: the rate of every edge's clock
+  const Graph& graph() const { return *graph_; }   ///< the graph the clocks run on
 
  private:
   const Graph* graph_ = nullptr;

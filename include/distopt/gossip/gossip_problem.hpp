@@ -20,9 +20,10 @@ namespace distopt {
 
 /// What every gossip method is configured with (Ceres style: defaults are the command line's).
 struct GossipOptions {
-  /// --graph: the gossip network over the agents: ring|path|star|complete[:<n>], grid:<r>x<c>,
-  /// torus:<r>x<c>, hypercube:<dim>, er:<n>:<p>, geometric:<n>:<radius>, file:<edge list>; n must
-  /// equal the number of agents (checked when the graph is built).
+  /// --graph: the gossip network over the agents: `ring|path|star|complete[:<n>]`,
+  /// `grid:<r>x<c>`, `torus:<r>x<c>`, `hypercube:<dim>`, `er:<n>:<p>`, `geometric:<n>:<radius>`,
+  /// `file:<edge list>`; n must equal the number of agents (checked when the graph is built);
+  /// default ring.
   std::string graph = "ring";
   /// --grad-cost, --slow-rank: simulated gradient cost.
   GradientCostOptions cost;
@@ -31,33 +32,34 @@ struct GossipOptions {
   void validate() const;
 };
 
+/// The graph, its spectrum and the local nodes' functions F_i = n p_i f_i of a gossip run.
 class GossipProblem {
  public:
   /// Collective (agrees L and μ over ranks; duplicates ctx.comm for the neighbour exchanges).
   /// Builds the graph, then the gradient cost; throws ConfigError naming the option.
   GossipProblem(RunContext& ctx, const GossipOptions& options);
 
-  RunContext& ctx() const { return ctx_; }
-  const Graph& graph() const { return graph_; }
-  const GraphSpectrum& spectrum() const { return spectrum_; }
-  Index nodes() const { return graph_.nodes(); }
-  Index local_first() const { return ctx_.placement.local_first(); }
-  Index local_count() const { return ctx_.placement.local_count(); }
-  bool is_local(Index node) const { return ctx_.placement.is_local(node); }
-  int owner(Index node) const { return ctx_.placement.owner(node); }
+  RunContext& ctx() const { return ctx_; }                      ///< the run
+  const Graph& graph() const { return graph_; }                 ///< the --graph network
+  const GraphSpectrum& spectrum() const { return spectrum_; }   ///< χ1, χ2 of the graph
+  Index nodes() const { return graph_.nodes(); }                ///< n, one node per agent
+  Index local_first() const { return ctx_.placement.local_first(); }  ///< this rank's first node
+  Index local_count() const { return ctx_.placement.local_count(); }  ///< this rank's node count
+  bool is_local(Index node) const { return ctx_.placement.is_local(node); }  ///< on this rank?
+  int owner(Index node) const { return ctx_.placement.owner(node); }  ///< the rank holding node
 
   /// g = ∇F_i(x) for a local node i (counts one gradient event; applies the simulated cost).
   void gradient(Index node, const Vector& x, Vector& g);
   /// Largest smoothness and smallest strong-convexity constant of the F_i over all nodes.
   double L() const { return L_; }
-  double mu() const { return mu_; }
+  double mu() const { return mu_; }  ///< smallest strong-convexity constant of the F_i
   /// Smoothness / strong convexity of f = (1/n) Σ F_i (bounds: means of the nodes' constants).
   double L_mean() const { return L_mean_; }
-  double mu_mean() const { return mu_mean_; }
-  std::uint64_t local_gradients() const { return grads_; }
+  double mu_mean() const { return mu_mean_; }  ///< mean of the nodes' strong-convexity constants
+  std::uint64_t local_gradients() const { return grads_; }  ///< gradients of this rank's nodes
   /// The simulated gradient cost (--grad-cost, --slow-rank).
   const GradientCost& cost() const { return cost_; }
-  void restore_gradients(std::uint64_t g) { grads_ = g; }
+  void restore_gradients(std::uint64_t g) { grads_ = g; }  ///< checkpoint restore of the count
   /// The channel of the nodes' point-to-point messages (its own communicator; traffic counted
   /// into ctx().comm.traffic()).
   NeighborExchange& exchange() { return exchange_; }
@@ -81,9 +83,10 @@ RowMatrix gather_nodes(Communicator& comm, const Placement& placement, const Row
 
 /// Metrics of a set of node models: x̄, (1/n) Σ‖x_i − x*‖², (1/n) Σ‖x_i − x̄‖².
 struct NodeSummary {
-  Vector mean;
-  double dist_to_opt = 0;
-  double consensus = 0;
+  Vector mean;             ///< x̄ = (1/n) Σ x_i
+  double dist_to_opt = 0;  ///< (1/n) Σ‖x_i − x*‖²
+  double consensus = 0;    ///< (1/n) Σ‖x_i − x̄‖²
+  /// The summary of the n rows of X (node models) against x_star.
   static NodeSummary of(const RowMatrix& X, const Vector& x_star);
 };
 

@@ -9,13 +9,16 @@ namespace distopt {
 
 struct RunContext;
 
+/// The outcome of solve_optimum().
 struct OptimumResult {
-  Vector x;
-  double grad_norm = 0;
-  std::int64_t iterations = 0;
+  Vector x;                     ///< the iterate with the smallest ‖∇f‖ seen (x*)
+  double grad_norm = 0;         ///< ‖∇f(x)‖ there
+  std::int64_t iterations = 0;  ///< the iteration at which x was reached
 };
 
-/// Collective. The result is broadcast from rank 0, so it is identical on every rank.
+/// Collective. x* of f from x0 for f L-smooth and μ-strongly convex (above), at most
+/// max_iterations gradient evaluations. The result is broadcast from rank 0, so it is identical
+/// on every rank.
 OptimumResult solve_optimum(RunContext& ctx, const Vector& x0, double L, double mu,
                             double tol_factor = 1e-12, std::int64_t max_iterations = 200000);
 

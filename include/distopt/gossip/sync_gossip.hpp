@@ -31,6 +31,7 @@ struct SyncGossipOptions {
   void validate() const;
 };
 
+/// Synchronous decentralized gradient descent with Metropolis gossip (see above).
 class SyncGossip : public Algorithm {
  public:
   /// Collective. Validates `options`; throws ConfigError naming the option.
@@ -45,10 +46,13 @@ class SyncGossip : public Algorithm {
   void load(const StateArchive& in) override;
   void final_outputs(std::map<std::string, RowMatrix>& out) override;
 
-  const GossipProblem& problem() const { return problem_; }
-  double step_size() const { return lr_; }
+  const GossipProblem& problem() const { return problem_; }  ///< graph, nodes' functions
+  double step_size() const { return lr_; }  ///< γ as resolved (--lr, or 1/L for theory)
+  /// x* of the centralised solve at initialisation (solve_optimum), for dist_to_opt.
   const Vector& x_star() const { return x_star_; }
+  /// This rank's nodes' models, one row per local node in node order.
   const RowMatrix& local_models() const { return X_; }
+  /// Every node's model, n x d (collective: gathered, cached until the next step).
   const RowMatrix& node_models() const;
 
  private:

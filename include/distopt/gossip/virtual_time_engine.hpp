@@ -31,8 +31,12 @@
 
 namespace distopt {
 
+/// Runs DADAO's events of this rank's nodes in virtual time (see above).
 class VirtualTimeEngine {
  public:
+  /// Drives `nodes` (this rank's, in node order) of `problem` with the flow `ode`, the jumps of
+  /// `c` and the clocks of `schedule`; all are kept by reference. `compensate`:
+  /// --rate-compensation (gradient jumps scaled by 1/rate).
   VirtualTimeEngine(GossipProblem& problem, std::vector<DadaoNode>& nodes, const DadaoOde& ode,
                     const DadaoConstants& c, const EventSchedule& schedule, bool compensate = false);
   /// Processes every event of the local nodes in (round−1, min(round, t_end)].
@@ -41,8 +45,12 @@ class VirtualTimeEngine {
   /// Per local node: gradient events, and communication events on edges whose lower end is the
   /// node (so sums over nodes count every edge event once).
   std::vector<std::uint64_t>& grad_events() { return grad_events_; }
+  /// Per local node: communication events on edges whose lower end is the node (writable, for
+  /// checkpoint restore).
   std::vector<std::uint64_t>& comm_events() { return comm_events_; }
+  /// Per local node: gradient events.
   const std::vector<std::uint64_t>& grad_events() const { return grad_events_; }
+  /// Per local node: communication events on edges whose lower end is the node.
   const std::vector<std::uint64_t>& comm_events() const { return comm_events_; }
 
  private:

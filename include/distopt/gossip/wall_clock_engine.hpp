@@ -50,8 +50,11 @@
 
 namespace distopt {
 
+/// Runs DADAO's events of this rank's nodes against the wall clock (see above).
 class WallClockEngine {
  public:
+  /// As VirtualTimeEngine's, with `time_scale` seconds of wall time per unit of virtual time
+  /// (--time-scale).
   WallClockEngine(GossipProblem& problem, std::vector<DadaoNode>& nodes, const DadaoOde& ode,
                   const DadaoConstants& c, const EventSchedule& schedule, double time_scale,
                   bool compensate = false);
@@ -62,8 +65,11 @@ class WallClockEngine {
   /// Virtual time on this rank's clock.
   double now() const;
 
+  /// Per local node: gradient events carried out.
   std::vector<std::uint64_t>& grad_events() { return grad_events_; }
+  /// Per local node: communication events on edges whose lower end is the node.
   std::vector<std::uint64_t>& comm_events() { return comm_events_; }
+  /// Gradient events of this rank absorbed because the node still had one pending.
   std::uint64_t absorbed_gradients() const { return absorbed_; }
   /// Communication events not carried out: the responder declined a request more than one unit
   /// of virtual time old, or the edge fired more than once while an exchange was in flight.

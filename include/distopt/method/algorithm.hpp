@@ -22,20 +22,22 @@ class LocalData;
 
 /// Everything a method needs to run: shared by reference, owned by the caller (run/experiment).
 struct RunContext {
-  Communicator& comm;
-  Objective& objective;   // not shared between threads (models keep scratch buffers)
-  const LocalData& data;  // this rank's rows, agent by agent; test slice
-  Placement placement;    // agents over ranks
-  std::uint64_t seed = 1;
-  Reduction reduction = Reduction::kAllreduce;
+  Communicator& comm;     ///< the run's communicator (every rank of the job)
+  Objective& objective;   ///< the model; not shared between threads (models keep scratch buffers)
+  const LocalData& data;  ///< this rank's rows, agent by agent, and its test slice
+  Placement placement;    ///< agents over ranks
+  std::uint64_t seed = 1; ///< --seed: keys every random stream of the run
+  Reduction reduction = Reduction::kAllreduce;  ///< how agent sums are reduced across ranks
   /// Weight p_a of every agent in the objective f = Σ_a p_a f_a (Σ p_a = 1): proportional to
   /// sample counts (--weighting samples, default) or uniform.
   std::vector<double> agent_weights;
 };
 
+/// A method (see above): stepped round by round by the Trainer, which evaluates model().
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
+  /// The --algorithm name it runs as, e.g. "gd", "fedavg", "dadao".
   virtual std::string name() const = 0;
   virtual bool supports_checkpoints() const { return true; }  ///< false: refuses checkpoints
 
@@ -54,8 +56,9 @@ class Algorithm {
   virtual void extra_metrics(MetricRow& /*row*/) {}
   /// Checkpoint: the state this rank owns (replicated state may be put by every rank).
   virtual void save(StateArchive& /*out*/) const {}
+  /// Restores what save() put, after initialize(); InputError for missing or mismatched state.
   virtual void load(const StateArchive& /*in*/) {}
-  /// Extra final outputs written under /model/<name> in the result file (collective; the
+  /// Extra final outputs written under `/model/<name>` in the result file (collective; the
   /// matrices need only be valid on rank 0), e.g. gossip's per-node models.
   virtual void final_outputs(std::map<std::string, RowMatrix>& /*out*/) {}
 };

@@ -15,22 +15,31 @@ namespace distopt {
 
 /// "name<value" or "name>value": stop when the metric crosses the value.
 struct TargetMetric {
-  std::string name;
-  bool less = true;
-  double value = 0;
+  std::string name;   ///< the metric's column name, e.g. "loss", "test_accuracy"
+  bool less = true;   ///< true: reached when metric < value; false: when metric > value
+  double value = 0;   ///< the threshold
+  /// True if the row has the metric and it is strictly past the threshold.
   bool reached(const MetricRow& row) const;
+  /// Parses `NAME<VALUE` or `NAME>VALUE`; ConfigError("target-metric", ...) otherwise.
   static TargetMetric parse(const std::string& text);  // throws ConfigError("target-metric", ...)
+  /// The text parse() reads, e.g. `loss<0.01`.
   std::string str() const;
 };
 
+/// The Trainer's options (command line: run/trainer_config.hpp).
 struct TrainerOptions {
-  std::int64_t rounds = 100;          // --rounds: budget of rounds/iterations (or virtual time units)
-  std::int64_t eval_every = 1;        // --eval-every: evaluate every this many rounds (and at the end)
-  std::optional<TargetMetric> target; // --target-metric
-  std::int64_t checkpoint_every = 0;  // --checkpoint-every: 0 = never
-  std::string checkpoint_path;        // --checkpoint (default: <output>.ckpt.h5)
-  std::string resume_path;            // --resume
-  std::optional<Vector> initial_model; // --init (else the objective's initial point)
+  /// --rounds: budget of rounds/iterations (or virtual time units), >= 0; default 100 (--time T
+  /// sets it to ⌈T⌉).
+  std::int64_t rounds = 100;
+  /// --eval-every: evaluate every this many rounds (and at the end), >= 1; default 1.
+  std::int64_t eval_every = 1;
+  std::optional<TargetMetric> target; ///< --target-metric: stop once reached; default none
+  std::int64_t checkpoint_every = 0;  ///< --checkpoint-every: 0 = never (default)
+  /// --checkpoint: where checkpoints are written; run_experiment defaults an empty path to
+  /// `<output without .h5>.ckpt.h5`.
+  std::string checkpoint_path;
+  std::string resume_path;            ///< --resume: checkpoint to continue from; empty: fresh run
+  std::optional<Vector> initial_model; ///< --init (else the objective's initial point)
 };
 
 /// Why a run ended.
@@ -68,18 +77,23 @@ class TrainerCallback {
 
 /// The end of a run (Ceres style).
 struct Summary {
+  /// The round the run stopped after (rounds before a resume included).
   std::int64_t rounds_done = 0;
-  Termination termination = Termination::kBudget;
+  Termination termination = Termination::kBudget;  ///< why the run ended
   std::optional<std::int64_t> target_round;   ///< first evaluation round that met the target
-  std::optional<double> target_wall_time;
-  double wall_time = 0;
+  std::optional<double> target_wall_time;     ///< wall_time of that evaluation (seconds)
+  double wall_time = 0;                       ///< seconds of the run, those before a resume included
   MetricRow final_row;                        ///< the last evaluation
   std::string checkpoint_written;             ///< path, if any
 };
 
+/// Drives a method round after round: evaluation points, target, checkpoints, stop signals.
 class Trainer {
  public:
+  /// Runs `algorithm` on `ctx` (both kept by reference) with `options` (not validated here:
+  /// trainer_options_from validates the command line's).
   Trainer(RunContext& ctx, Algorithm& algorithm, TrainerOptions options);
+  /// Adds an observer (not owned; must outlive run()). Called in the order added.
   void add_callback(TrainerCallback* cb) { callbacks_.push_back(cb); }
   /// Collective. Initialises the method with the initial model (TrainerOptions::initial_model or
   /// the objective's initial point) and loads the checkpoint `path`: the trainer's round, wall
@@ -90,6 +104,7 @@ class Trainer {
   /// Collective. Runs to the budget, the target, a callback's stop or a stop signal (SIGTERM/
   /// SIGINT, agreed across ranks at the end of a round: then a checkpoint is written).
   Summary run();
+  /// Every evaluation row so far (those restored from a checkpoint included).
   const MetricLog& log() const { return log_; }
 
  private:
@@ -111,7 +126,9 @@ class Trainer {
 
 /// Installs SIGTERM/SIGINT handlers that only set a flag (checked by the Trainer).
 void install_stop_signal_handlers();
+/// True once SIGTERM or SIGINT was received on this process (since clear_stop_request()).
 bool stop_requested();
+/// Resets the flag stop_requested() reads.
 void clear_stop_request();
 
 }  // namespace distopt

@@ -18,6 +18,8 @@ namespace distopt {
 
 namespace po = boost::program_options;
 
+/// The resolved options of a run: every declared option's value as a string, given or defaulted
+/// (see above).
 class Config {
  public:
   Config() = default;
@@ -29,26 +31,39 @@ class Config {
   static Config from_map(const po::options_description& options,
                          const std::map<std::string, std::string>& values);
 
-  bool has(const std::string& key) const;         // set explicitly or has a default
-  bool given(const std::string& key) const;       // set explicitly (not defaulted)
-  std::string get(const std::string& key) const;  // throws ConfigError if absent
+  /// True if `key` has a value: set explicitly or by a default.
+  bool has(const std::string& key) const;
+  /// True if `key` was set explicitly (command line, INI file or set()), not defaulted.
+  bool given(const std::string& key) const;
+  /// The value of `key`; ConfigError(key, "is required") if it has none.
+  std::string get(const std::string& key) const;
+  /// The value as a number; ConfigError(key, ...) if absent or malformed.
   double get_double(const std::string& key) const;
+  /// The value as an integer; ConfigError(key, ...) if absent or malformed.
   std::int64_t get_int(const std::string& key) const;
+  /// The value as an integer >= 0; ConfigError(key, ...) otherwise.
   std::uint64_t get_uint(const std::string& key) const;
-  bool get_bool(const std::string& key) const;  // true/false/1/0/yes/no/on/off
+  /// true/1/yes/on or false/0/no/off; ConfigError(key, ...) otherwise.
+  bool get_bool(const std::string& key) const;
 
   // Checked getters: throw ConfigError naming the key unless the value is in range.
-  double get_positive(const std::string& key) const;      // > 0
-  double get_nonnegative(const std::string& key) const;   // >= 0
+  /// A number > 0; ConfigError(key, ...) otherwise.
+  double get_positive(const std::string& key) const;
+  /// A number >= 0; ConfigError(key, ...) otherwise.
+  double get_nonnegative(const std::string& key) const;
+  /// A number in [lo, hi], the ends excluded where lo_open / hi_open; ConfigError(key, ...)
+  /// otherwise.
   double get_in(const std::string& key, double lo, double hi, bool lo_open = false,
                 bool hi_open = false) const;
+  /// An integer >= lo; ConfigError(key, ...) otherwise.
   std::int64_t get_int_at_least(const std::string& key, std::int64_t lo) const;
-  /// One of the listed words.
+  /// One of the listed words; ConfigError(key, "must be one of ...") otherwise.
   std::string get_choice(const std::string& key, const std::vector<std::string>& choices) const;
 
   /// Every resolved option (given or defaulted) as strings: recorded in result files.
   const std::map<std::string, std::string>& values() const { return values_; }
-  void set(const std::string& key, const std::string& value);  // overrides (tests, resume)
+  /// Sets `key` to `value` as if given explicitly (tests, resume); not validated.
+  void set(const std::string& key, const std::string& value);
 
  private:
   std::map<std::string, std::string> values_;

@@ -20,7 +20,11 @@
 
 namespace distopt {
 
+/// Collective: `distopt data` (above) on argv (argv[0] the subcommand). Returns 0 (also for
+/// --help); bad input throws on every rank (ConfigError("output") without --output).
 int data_command(Communicator& comm, int argc, char** argv);
+/// Collective: `distopt info FILE.h5` (above); rank 0 prints. Returns 0 (also for --help); bad
+/// input throws on every rank (ConfigError("file") without a file, FileError if unreadable).
 int info_command(Communicator& comm, int argc, char** argv);
 
 }  // namespace distopt

@@ -10,11 +10,12 @@
 
 namespace distopt {
 
+/// What run_experiment() returns (on every rank).
 struct ExperimentOutcome {
-  Summary summary;
-  std::string output_path;  // result file written (empty if --output none)
-  Vector model;             // final model (identical on every rank)
-  MetricLog log;
+  Summary summary;          ///< how the run ended (Trainer::run)
+  std::string output_path;  ///< result file written (empty if --output none)
+  Vector model;             ///< final model (identical on every rank)
+  MetricLog log;            ///< every evaluation row
 };
 
 /// Collective. Validates everything before training (errors agreed across ranks), runs, writes
@@ -22,7 +23,8 @@ struct ExperimentOutcome {
 ExperimentOutcome run_experiment(Communicator& comm, const Config& config,
                                  const std::vector<TrainerCallback*>& callbacks = {});
 
-/// `distopt train [--config FILE] [--key value ...]`: returns the process exit code.
+/// Collective: `distopt train [--config FILE] [--key value ...]` (run_experiment on the parsed
+/// Config). Returns 0 (also for --help, which rank 0 prints); bad input throws on every rank.
 int train_command(Communicator& comm, const std::vector<std::string>& args);
 
 }  // namespace distopt

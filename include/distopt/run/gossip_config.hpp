@@ -15,7 +15,8 @@ namespace distopt {
 /// Declares --graph, --clock, --time, --time-scale, --comm-rate, --grad-rates,
 /// --rate-compensation, --gossip-steps, --grad-cost, --slow-rank (--lr is a common option).
 void add_gossip_options(po::options_description& d);
-/// --grad-cost, --slow-rank <rank>:<factor>.
+/// --grad-cost and --slow-rank `<rank>:<factor>` as GradientCostOptions; ConfigError naming the
+/// key.
 GradientCostOptions gradient_cost_options_from(const Config& config);
 /// --graph and the gradient cost.
 GossipOptions gossip_options_from(const Config& config);
