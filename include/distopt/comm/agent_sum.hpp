@@ -13,18 +13,26 @@
 
 namespace distopt {
 
+/// How AgentSum reduces over ranks: kAllreduce (one MPI_Allreduce, reassociation-level
+/// differences across rank counts) or kOrdered (bitwise identical at any rank count); see above.
 enum class Reduction { kAllreduce, kOrdered };
+/// Parses the `reduction` option: "allreduce" or "ordered"; ConfigError("reduction") otherwise.
 Reduction reduction_from_string(const std::string& s);  // "allreduce" | "ordered"
 
+/// Accumulates out = Σ_a w_a v_a over the agents of every rank (see the file comment). Reusable:
+/// reset(), add() for each local agent, finish() on every rank.
 class AgentSum {
  public:
+  /// A sum over `comm` reduced with `mode`; `comm` must outlive the AgentSum.
   AgentSum(Communicator& comm, Reduction mode) : comm_(comm), mode_(mode) {}
   /// Starts a new sum of `dim`-vectors. Keeps buffers between uses (no reallocation).
   void reset(Index dim);
-  /// Adds w * v for a local agent. Agents must come in increasing order.
+  /// Adds w * v for a local agent. Agents must come in increasing order and v must have the
+  /// dimension given to reset(); Error otherwise.
   void add(Index agent, const Eigen::Ref<const Vector>& v, double w = 1.0);
-  /// Collective: out = Σ over all ranks' added agents (resized to dim).
+  /// Collective: out = Σ over all ranks' added agents (resized to dim; zero if none was added).
   void finish(Vector& out);
+  /// The reduction this sum uses.
   Reduction mode() const { return mode_; }
 
  private:

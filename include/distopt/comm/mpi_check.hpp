@@ -4,8 +4,10 @@
 
 namespace distopt::detail {
 
+/// Throws MpiError(function, code, MPI_Error_string(code)).
 [[noreturn]] void throw_mpi_error(int code, const char* function);
 
+/// Returns if `code` is MPI_SUCCESS; otherwise throws the MpiError of throw_mpi_error().
 inline void check_mpi(int code, const char* function) {
   if (code != 0 /* MPI_SUCCESS */) throw_mpi_error(code, function);
 }

@@ -30,22 +30,30 @@ struct PeerMessage {
   Index from = -1;
   /// Leading elements that are protocol (event ids, times), not counted as logical bytes.
   std::size_t header = 0;
+  /// Value of `from` for a message that is not counted.
   static constexpr Index kNoAgent = -1;
 };
 
+/// A point-to-point channel for gossip messages between neighbouring agents (see the file
+/// comment for tags and traffic accounting).
 class NeighborExchange {
  public:
+  /// First edge tag; kind tags are [0, kEdgeTagBase).
   static constexpr int kEdgeTagBase = 8192;
+  /// Number of distinct edge tags: edges e and e + kEdgeTagSpan share a tag.
   static constexpr int kEdgeTagSpan = 16384;
 
   /// Collective over `parent`: duplicates it (MPI_Comm_dup; freed on destruction). Traffic is
   /// counted into parent.traffic(): `parent` must outlive the channel.
   explicit NeighborExchange(Communicator& parent);
+  /// Moves the channel (and its duplicated communicator).
   NeighborExchange(NeighborExchange&&) noexcept = default;
   NeighborExchange(const NeighborExchange&) = delete;
   NeighborExchange& operator=(const NeighborExchange&) = delete;
 
+  /// This rank in the channel's communicator (the same as in the parent).
   int rank() const { return comm_.rank(); }
+  /// Number of ranks of the channel's communicator.
   int size() const { return comm_.size(); }
 
   /// The tag of edge `edge` (>= 0). Throws Error if it exceeds max_tag.

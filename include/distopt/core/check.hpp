@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+/// @namespace distopt::check
+/// @brief Range checks for Options::validate(); each throws ConfigError(key, ...) on a bad value.
 namespace distopt::check {
 
 /// v > 0 and finite.

@@ -28,8 +28,10 @@ class CollectiveInputError : public InputError {
 /// A configuration option with an invalid value; the message names the option.
 class ConfigError : public InputError {
  public:
+  /// `key` is the option's name without dashes ("l2"); the message reads "--key: what".
   ConfigError(const std::string& key, const std::string& what)
       : InputError("--" + key + ": " + what), key_(key) {}
+  /// The option that holds the invalid value, as given to the constructor ("l2").
   const std::string& key() const { return key_; }
 
  private:
@@ -39,23 +41,27 @@ class ConfigError : public InputError {
 /// A file that is missing, unreadable or does not hold what it should.
 class FileError : public InputError {
  public:
+  /// The message reads "path: what".
   FileError(const std::string& path, const std::string& what) : InputError(path + ": " + what) {}
 };
 
 /// An MPI call returned an error code; the message holds MPI_Error_string's text.
 class MpiError : public Error {
  public:
+  /// `function` is the MPI call that failed, `code` its return code, `text` MPI_Error_string's
+  /// text; the message reads "function failed: text".
   MpiError(const std::string& function, int code, const std::string& text)
       : Error(function + " failed: " + text), code_(code) {}
+  /// The MPI error code the call returned.
   int code() const { return code_; }
 
  private:
   int code_;
 };
 
-/// Exit codes of the distopt binary.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitInternal = 1;
-inline constexpr int kExitInput = 2;
+// Exit codes of the distopt binary.
+inline constexpr int kExitOk = 0;        ///< Exit code of a successful run.
+inline constexpr int kExitInternal = 1;  ///< Exit code of an internal error (a bug, an MpiError).
+inline constexpr int kExitInput = 2;     ///< Exit code of an InputError (bad option, file, data).
 
 }  // namespace distopt

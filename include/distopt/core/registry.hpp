@@ -19,20 +19,24 @@
 
 namespace distopt {
 
+/// The named entries of one extension point, each with its factory (see the file comment).
+/// `Factory` is the callable type that builds the object from parsed arguments.
 template <class Factory>
 class Registry {
  public:
+  /// One registered name with its syntax, help line and factory.
   struct Entry {
     std::string name;    ///< what a spec starts with: "topk" in "topk:0.01"
-    std::string syntax;  ///< how it is written, for --help and errors: "topk:<k or fraction>"
-    std::string help;    ///< one line
+    std::string syntax;  ///< how it is written, for --help and errors: `topk:<k or fraction>`
+    std::string help;    ///< one line of --help text
     Factory make;        ///< builds the object from the parsed spec
   };
 
   /// `what` names the thing in errors ("compressor"); `option` is the key errors name.
   Registry(std::string what, std::string option) : what_(std::move(what)), option_(std::move(option)) {}
 
-  /// Adds an entry; a name already registered is an internal error (two extensions would clash).
+  /// Adds an entry (an empty syntax becomes the name); a name already registered throws Error,
+  /// an internal error (two extensions would clash).
   void add(Entry e) {
     if (find(e.name)) throw Error(what_ + " '" + e.name + "' is registered twice");
     if (e.syntax.empty()) e.syntax = e.name;
@@ -51,18 +55,18 @@ class Registry {
     if (const Entry* e = find(name)) return *e;
     throw unknown(spec.empty() ? name : spec, option);
   }
-  /// The error get() throws for an unknown name: ConfigError(option, "unknown <what> '<spec>'
-  /// (known: ...)"). For factories that reject a spec of a known kind as if it were unknown
-  /// ("logistic:3").
+  /// The error get() throws for an unknown name: ConfigError(option, "unknown \<what\>
+  /// '\<spec\>' (known: ...)"). For factories that reject a spec of a known kind as if it were
+  /// unknown ("logistic:3").
   ConfigError unknown(std::string_view spec, std::string_view option = {}) const {
     return ConfigError(option.empty() ? option_ : std::string(option),
                        "unknown " + what_ + " '" + std::string(spec) + "' (known: " + known() + ")");
   }
-  /// "none, topk:<k or fraction>, ...": every entry's syntax.
+  /// `none, topk:<k or fraction>, ...`: every entry's syntax, comma-separated.
   std::string known() const { return join(", "); }
-  /// "none | topk:<k or fraction> | ...": the value part of the option's --help line.
+  /// `none | topk:<k or fraction> | ...`: the value part of the option's --help line.
   std::string choices() const { return join(" | "); }
-  /// One line per entry: "  syntax  help".
+  /// One line per entry: "  syntax  help", the syntaxes padded to a common width.
   std::string help_lines() const {
     std::size_t w = 0;
     for (const auto& e : entries_) w = std::max(w, e.syntax.size());
@@ -72,7 +76,9 @@ class Registry {
     }
     return out;
   }
+  /// Every entry, in the order added (built-ins first).
   const std::vector<Entry>& entries() const { return entries_; }
+  /// The option key that errors name by default ("compressor").
   const std::string& option() const { return option_; }
 
  private:
@@ -89,10 +95,12 @@ class Registry {
 /// Splits "kind:arg" at the first ':' into {"kind", "arg"} (arg empty without a colon) and tells
 /// whether a colon was present.
 struct SpecParts {
-  std::string kind;
-  std::string arg;
-  bool has_arg = false;
+  std::string kind;      ///< the text before the first ':' (all of it without a colon)
+  std::string arg;       ///< the text after the first ':' (empty without a colon)
+  bool has_arg = false;  ///< whether the spec had a colon
 };
+/// Splits `spec` at its first ':' (see SpecParts):
+/// split_spec("topk:0.01") = {"topk", "0.01", true}.
 inline SpecParts split_spec(const std::string& spec) {
   const auto colon = spec.find(':');
   if (colon == std::string::npos) return {spec, "", false};

@@ -12,15 +12,18 @@ namespace distopt {
 
 /// What the labels mean.
 enum class Task {
-  kRegression,  // y real
-  kBinary,      // y in {-1, +1}
-  kMulticlass,  // y in {0, ..., n_classes-1}
+  kRegression,  ///< y real
+  kBinary,      ///< y in {-1, +1}
+  kMulticlass,  ///< y in {0, ..., n_classes-1}
 };
+/// "regression", "binary" or "multiclass".
 const char* to_string(Task t);
+/// The Task named "regression", "binary" or "multiclass"; InputError for any other text.
 Task task_from_string(const std::string& s);  // throws InputError
 
 /// The two parts of a dataset.
 enum class Split { kTrain, kTest };
+/// "train" or "test".
 inline const char* to_string(Split s) { return s == Split::kTrain ? "train" : "test"; }
 
 class DataBlock;
@@ -31,23 +34,39 @@ SparseRowMatrix csr_from_arrays(Index rows, Index cols, std::span<const std::int
                                 std::span<const std::int64_t> indices,
                                 std::span<const double> values);
 
+/// Rows of features with one label each, dense or CSR (see the file comment). Owns its storage.
 class Dataset {
  public:
+  /// An empty dense regression dataset (0 x 0).
   Dataset() = default;
+  /// A dense dataset; std::invalid_argument if y does not have one label per row of X. Labels
+  /// are not checked against `task` here (the readers do that).
   Dataset(RowMatrix X, Vector y, Task task, Index n_classes);
+  /// A CSR dataset (X is compressed if it is not); std::invalid_argument if y does not have one
+  /// label per row of X.
   Dataset(SparseRowMatrix X, Vector y, Task task, Index n_classes);
   /// An empty dataset (0 rows) with the given shape and meaning.
   static Dataset empty(Index cols, bool sparse, Task task, Index n_classes);
 
+  /// Number of rows (samples).
   Index rows() const { return sparse_ ? Xs_.rows() : Xd_.rows(); }
+  /// Number of features d.
   Index cols() const { return sparse_ ? Xs_.cols() : Xd_.cols(); }
+  /// Whether the features are stored as CSR (csr()) rather than dense (dense()).
   bool sparse() const { return sparse_; }
+  /// What the labels mean.
   Task task() const { return task_; }
+  /// Number of classes: 1 for regression, 2 for binary, C for multiclass.
   Index n_classes() const { return n_classes_; }  // 1 for regression, 2 for binary
+  /// The dense features (empty when sparse()).
   const RowMatrix& dense() const { return Xd_; }
+  /// The CSR features (empty when !sparse()).
   const SparseRowMatrix& csr() const { return Xs_; }
+  /// The dense features, writable.
   RowMatrix& dense() { return Xd_; }
+  /// One label per row.
   const Vector& labels() const { return y_; }
+  /// The labels, writable.
   Vector& labels() { return y_; }
   /// Bytes the feature storage occupies (values, plus indices for CSR).
   std::size_t feature_bytes() const;
@@ -60,6 +79,7 @@ class Dataset {
   void gather(std::span<const Index> rows, Dataset& out) const;
   /// Rows [begin, begin+count) as a view.
   DataBlock block(Index begin, Index count) const;
+  /// Every row as a view.
   DataBlock all() const;
 
  private:
@@ -74,19 +94,29 @@ class Dataset {
 /// A contiguous block of rows of a Dataset: what objectives evaluate on. Cheap to copy.
 class DataBlock {
  public:
+  /// A block over no dataset; only rows() (0) may be called.
   DataBlock() = default;
+  /// Rows [begin, begin+count) of `*ds`, which must outlive the block (Dataset::block).
   DataBlock(const Dataset* ds, Index begin, Index count) : ds_(ds), begin_(begin), count_(count) {}
+  /// Number of rows in the block.
   Index rows() const { return count_; }
+  /// Number of features of the dataset.
   Index cols() const { return ds_->cols(); }
+  /// Whether the dataset is CSR.
   bool sparse() const { return ds_->sparse(); }
+  /// The dataset's task.
   Task task() const { return ds_->task(); }
+  /// The dataset's class count.
   Index n_classes() const { return ds_->n_classes(); }
   /// Dense rows (only when !sparse()).
   auto dense() const { return ds_->dense().middleRows(begin_, count_); }
   /// Sparse rows (only when sparse()).
   auto csr() const { return ds_->csr().middleRows(begin_, count_); }
+  /// The block's labels (a segment of the dataset's).
   auto labels() const { return ds_->labels().segment(begin_, count_); }
+  /// The whole dataset the block views.
   const Dataset& dataset() const { return *ds_; }
+  /// The block's first row, as a row of dataset().
   Index begin() const { return begin_; }
 
  private:

@@ -23,20 +23,31 @@
 
 namespace distopt {
 
+/// The schema_version this build reads and writes; a file with another one is a FileError.
 inline constexpr std::int64_t kDatasetSchemaVersion = 1;
 
+/// A dataset file opened read-only, with its structure validated; rows are read on demand.
 class DatasetFile {
  public:
+  /// Opens and validates `path` (schema_version, task, n_features >= 1, n_classes fitting the
+  /// task, /train, optional /test and /train/owner). FileError naming what is wrong.
   explicit DatasetFile(const std::string& path);
 
+  /// The path the file was opened from.
   const std::string& path() const { return path_; }
+  /// The task attribute.
   Task task() const { return task_; }
+  /// The n_features attribute (columns of X).
   Index n_features() const { return n_features_; }
+  /// The n_classes attribute (1 for regression, 2 for binary).
   Index n_classes() const { return n_classes_; }
+  /// Whether /train/X is stored as a CSR group.
   bool sparse() const { return train_.sparse; }
   /// Rows of a split (0 for a file without /test).
   Index rows(Split s) const { return part(s).rows; }
+  /// Whether the file has a /test split.
   bool has_test() const { return test_.present; }
+  /// Whether the file stores a partition (/train/owner).
   bool has_owner() const { return has_owner_; }
   /// Element type of the stored features (kFloat32 or kFloat64).
   h5::Type storage(Split s = Split::kTrain) const { return part(s).type; }
@@ -45,8 +56,10 @@ class DatasetFile {
   Vector labels(Split s) const;
   /// The stored partition (/train/owner); FileError if absent or negative.
   std::vector<Index> owner() const;
-  /// The listed rows (strictly increasing) of a split, features as double.
+  /// The listed rows (strictly increasing) of a split, features as double. An empty list of a
+  /// missing /test gives an empty dataset; a non-empty one is a FileError.
   Dataset read(Split s, std::span<const Index> rows) const;
+  /// Every row of a split (empty for a missing /test).
   Dataset read_all(Split s) const;
   /// Root attributes other than the four of the format (provenance written by `distopt data`).
   std::map<std::string, std::string> extra_attributes() const;
@@ -73,9 +86,9 @@ class DatasetFile {
 
 /// How `write_dataset_file` stores features.
 struct DatasetFileOptions {
-  h5::Type storage = h5::Type::kFloat64;  // or kFloat32
-  h5::Layout layout{};                    // chunk rows and gzip level
-  std::map<std::string, std::string> attributes{};  // extra root attributes (provenance)
+  h5::Type storage = h5::Type::kFloat64;  ///< element type of X: kFloat64 or kFloat32
+  h5::Layout layout{};                    ///< chunk rows and gzip level
+  std::map<std::string, std::string> attributes{};  ///< extra root attributes (provenance)
 };
 
 /// Writes `train` (and `test` if it has rows, and `owner` if not empty) in the format above, to

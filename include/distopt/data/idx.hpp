@@ -13,8 +13,8 @@ namespace distopt {
 
 /// An IDX array of unsigned bytes (the only element type MNIST-like data uses).
 struct IdxArray {
-  std::vector<Index> dims;
-  std::vector<std::uint8_t> data;  // row-major
+  std::vector<Index> dims;          ///< dimensions from the header, outermost first
+  std::vector<std::uint8_t> data;  ///< the elements, row-major
   /// Product of the dimensions after the first (784 for 28x28 images; 1 for labels).
   Index row_size() const;
 };
@@ -28,7 +28,14 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 /// Fashion-MNIST (or MNIST) in one directory: train-images-idx3-ubyte.gz,
 /// train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz.
 struct MnistLike {
+  /// The four files: train images (n x 28 x 28) and labels (n), test images and labels.
   IdxArray train_images, train_labels, test_images, test_labels;
+  /// @var train_labels
+  /// Training labels, one byte (0..9) per image.
+  /// @var test_images
+  /// Test images (t10k), one row of bytes per image.
+  /// @var test_labels
+  /// Test labels, one byte (0..9) per test image.
 };
 /// Reads and cross-checks the four files (image and label counts agree, labels 0..9).
 MnistLike read_mnist_like(const std::string& dir);

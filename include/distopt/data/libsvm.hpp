@@ -20,8 +20,8 @@ namespace distopt {
 
 /// A parsed file before labels are interpreted.
 struct LibsvmRaw {
-  SparseRowMatrix X;             // cols = largest index seen
-  std::vector<double> labels;    // as written
+  SparseRowMatrix X;             ///< the features; cols = largest index seen
+  std::vector<double> labels;    ///< one label per row, as written
 };
 
 /// Parses the file. FileError(path, "line N: ...") on a malformed line (bad label, token
@@ -30,21 +30,26 @@ LibsvmRaw parse_libsvm(const std::string& path);
 
 /// The label rule above applied to raw values.
 struct LabelRule {
-  Task task = Task::kRegression;
-  Index n_classes = 1;
-  std::vector<double> classes;  // distinct raw values, increasing (classification only)
+  Task task = Task::kRegression;  ///< the task the labels are read as
+  Index n_classes = 1;            ///< 1 for regression, 2 for binary, C for multiclass
+  std::vector<double> classes;  ///< distinct raw values, increasing (classification only)
   /// Maps raw labels to distopt labels (±1, 0..C-1 or unchanged).
   Vector apply(std::span<const double> raw) const;
 };
-/// `what` names the source in error messages. Throws InputError if a forced task cannot fit.
+/// The label rule of `raw` (the rule above, or the forced task if set). `what` names the source
+/// in error messages. Throws InputError if a forced task cannot fit.
 LabelRule infer_label_rule(std::span<const double> raw, std::optional<Task> forced,
                            const std::string& what);
 
 /// One file, or a train file and a test file sharing one label rule (computed over both) and
 /// one width (the larger of the two, or n_features if larger still).
 struct LibsvmData {
-  Dataset train, test;  // test has 0 rows when there is no test file
+  /// The training file's rows (CSR).
+  Dataset train, test;  ///< the test file's rows (CSR); 0 rows when there is no test file
 };
+/// Parses `train_path` (and `test_path` unless empty) and applies one label rule to both
+/// (`task` forces the task). Both get n_features columns or the largest index seen, whichever is
+/// larger. FileError for a malformed file, InputError for labels that do not fit a forced task.
 LibsvmData read_libsvm(const std::string& train_path, const std::string& test_path = "",
                        std::optional<Task> task = std::nullopt, Index n_features = 0);
 

@@ -9,29 +9,34 @@
 
 namespace distopt {
 
+/// This rank's share of the data of a run (see the file comment); filled by load_data.
 class LocalData {
  public:
   /// This rank's agents' training rows, agent by agent.
   Dataset train;
   /// This rank's slice of the test set: global test rows [test_first, test_first + test.rows()).
   Dataset test;
-  Index test_first = 0;
+  Index test_first = 0;  ///< global index of this rank's first test row
 
-  Task task = Task::kRegression;
-  Index n_features = 0;
-  Index n_classes = 1;
-  Index total_train = 0;  // over all agents
-  Index total_test = 0;
+  Task task = Task::kRegression;  ///< what the labels mean
+  Index n_features = 0;           ///< number of features d
+  Index n_classes = 1;            ///< 1 for regression, 2 for binary, C for multiclass
+  Index total_train = 0;  ///< training rows over all agents
+  Index total_test = 0;   ///< test rows over all ranks
   /// Training rows of every agent (all N, for weighting).
   std::vector<Index> agent_rows;
-  Index first_agent = 0;  // this rank's agents are [first_agent, first_agent + local_agents())
+  /// This rank's first agent: its agents are [first_agent, first_agent + local_agents()).
+  Index first_agent = 0;
   /// Offsets of the local agents' shards in `train` (local_agents() + 1 entries).
   std::vector<Index> local_offsets;
   /// Source and partition, with defaults filled in (provenance for result files).
   std::string description;
 
+  /// Number of agents N over all ranks.
   Index agents() const { return static_cast<Index>(agent_rows.size()); }
+  /// Number of agents on this rank.
   Index local_agents() const { return static_cast<Index>(local_offsets.size()) - 1; }
+  /// Whether `agent` (global id) is on this rank.
   bool is_local(Index agent) const {
     return agent >= first_agent && agent < first_agent + local_agents();
   }

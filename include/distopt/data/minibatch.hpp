@@ -9,6 +9,8 @@
 
 namespace distopt {
 
+/// Draws minibatches from an agent's shard into reusable scratch storage. One per agent (or per
+/// loop): the block draw() returns stays valid only until the next draw().
 class MinibatchSampler {
  public:
   /// Draws min(batch, shard.rows()) distinct rows of `shard` with `rng` and returns them as a

@@ -34,16 +34,20 @@ namespace distopt {
 /// Samples grouped by agent.
 class Partition {
  public:
+  /// An empty partition (no agents, no samples).
   Partition() = default;
-  /// Groups samples by owner; owners must lie in [0, n_agents).
+  /// Groups samples by owner; owners must lie in [0, n_agents) (std::out_of_range otherwise).
   Partition(std::vector<Index> owner, Index n_agents);
 
+  /// Number of agents.
   Index agents() const { return static_cast<Index>(offsets_.size()) - 1; }
+  /// Number of samples.
   Index samples() const { return static_cast<Index>(owner_.size()); }
   /// Agent of each sample.
   const std::vector<Index>& owner() const { return owner_; }
   /// The samples of one agent, increasing.
   std::span<const Index> rows(Index agent) const;
+  /// Number of samples of one agent.
   Index count(Index agent) const { return offsets_[agent + 1] - offsets_[agent]; }
   /// Samples of every agent, in agent order (rows(0), rows(1), ...).
   const std::vector<Index>& grouped() const { return grouped_; }
@@ -54,11 +58,11 @@ class Partition {
 
 /// Everything a partitioner may look at.
 struct PartitionInput {
-  Index samples = 0;
+  Index samples = 0;  ///< number of training samples to assign
   /// Labels (needed by dirichlet and shards; see partition_needs_labels).
   const Vector* labels = nullptr;
-  Task task = Task::kRegression;
-  Index n_classes = 1;
+  Task task = Task::kRegression;  ///< what the labels mean
+  Index n_classes = 1;            ///< number of classes of the labels
   /// The data's own owner per sample (natural); empty if it has none.
   std::span<const Index> natural{};
 };
@@ -83,13 +87,14 @@ struct PartitionFactory {
   bool needs_labels = false;
   /// input.natural is set when the data have their own split.
   bool needs_natural = false;
+  /// Calls fn(a).
   Partition operator()(const PartitionArgs& a) const { return fn(a); }
 };
 /// The registry type of --partition.
 using PartitionRegistry = Registry<PartitionFactory>;
 
-/// The --partition registry: iid, contiguous, dirichlet:<alpha>, shards:<c>, natural (in that
-/// order), then the entries user code added. Errors name the option "partition".
+/// The --partition registry: iid, contiguous, `dirichlet:<alpha>`, `shards:<c>`, natural (in
+/// that order), then the entries user code added. Errors name the option "partition".
 PartitionRegistry& partition_registry();
 
 /// True for the partitioners that look at labels (so callers can skip computing them).
@@ -107,7 +112,8 @@ Partition make_partition(const std::string& spec, Index n_agents, std::uint64_t 
 /// data that has no test set.
 std::vector<Index> holdout_rows(Index n, double fraction, std::uint64_t seed);
 
-/// Class id of every label: 0..C-1 for multiclass, 0/1 for binary (-1/+1).
+/// Class id of every label: 0..C-1 for multiclass (the label itself), 0/1 for binary (-1/+1,
+/// by sign).
 std::vector<Index> class_ids(const Vector& labels, Task task);
 
 }  // namespace distopt

@@ -23,14 +23,20 @@
 
 namespace distopt {
 
+/// A table of training (and maybe test) rows readable by row list (see the file comment). In a
+/// run, every rank opens its own source (load_data) and reads only its rows.
 class DataSource {
  public:
   virtual ~DataSource() = default;
   /// What the data are (the spec with defaults filled in), for result files.
   virtual std::string describe() const = 0;
+  /// What the labels mean.
   virtual Task task() const = 0;
+  /// Number of features d of every row.
   virtual Index n_features() const = 0;
+  /// Number of classes (1 for regression, 2 for binary).
   virtual Index n_classes() const = 0;
+  /// Whether read() returns CSR datasets (default: dense).
   virtual bool sparse() const { return false; }
   /// Rows of a split; 0 test rows means the data bring no test set.
   virtual Index rows(Split s) const = 0;
@@ -40,6 +46,7 @@ class DataSource {
   virtual std::vector<Index> natural_owner() const { return {}; }
   /// The listed rows (strictly increasing) of a split.
   virtual Dataset read(Split s, std::span<const Index> rows) const = 0;
+  /// Every row of a split: read() with the list 0..rows(s)-1.
   Dataset read_all(Split s) const;
 };
 

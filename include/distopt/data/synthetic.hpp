@@ -36,14 +36,19 @@
 
 namespace distopt {
 
+/// A generator of synthetic rows, each a pure function of (seed, row or client); see above.
 class SyntheticGenerator {
  public:
   virtual ~SyntheticGenerator() = default;
   /// The spec with every default filled in (recorded as provenance).
   virtual std::string describe() const = 0;
+  /// What the labels mean.
   virtual Task task() const = 0;
+  /// Number of features of every row.
   virtual Index n_features() const = 0;
+  /// Number of classes (1 for regression, 2 for binary).
   virtual Index n_classes() const = 0;
+  /// Number of rows of a split.
   virtual Index rows(Split s) const = 0;
   /// The listed rows (strictly increasing) of a split.
   virtual Dataset generate(Split s, std::span<const Index> rows) const = 0;
@@ -51,14 +56,15 @@ class SyntheticGenerator {
   virtual Vector labels(Split s) const;
   /// Training rows' own client ids (empty when the generator has no client structure).
   virtual std::vector<Index> natural_owner() const { return {}; }
+  /// Every row of a split: generate() with the list 0..rows(s)-1.
   Dataset generate_all(Split s) const;
 };
 
 /// Defaults taken from the run when the spec does not set them.
 struct SyntheticDefaults {
-  std::uint64_t seed = 0;
-  double test_fraction = 0.2;
-  Index clients = 0;  // 0: the generator's own default
+  std::uint64_t seed = 0;      ///< seed= default (the run's --seed)
+  double test_fraction = 0.2;  ///< test= default (the run's --test-fraction)
+  Index clients = 0;  ///< clients= default (the run's --agents); 0: the generator's own default
 };
 
 /// Builds a generator from the spec's key=value parameters (`params`: read each key with its
@@ -69,13 +75,13 @@ using SyntheticFactory =
 /// The registry type of the synthetic kinds.
 using SyntheticRegistry = Registry<SyntheticFactory>;
 
-/// The synthetic:<kind> registry: fedprox, least-squares, logistic (in that order), then the
+/// The `synthetic:<kind>` registry: fedprox, least-squares, logistic (in that order), then the
 /// entries user code added. Errors name the option "data".
 SyntheticRegistry& synthetic_registry();
 
-/// `spec` is the whole string, "synthetic:<kind>[:k=v,...]"; the kind is looked up in
-/// synthetic_registry(). ConfigError("data", ...) naming an unknown kind, an unknown key or a bad
-/// value.
+/// Builds the generator of `spec`, the whole string `synthetic:<kind>[:k=v,...]`; the kind is
+/// looked up in synthetic_registry(). ConfigError("data", ...) naming an unknown kind, an unknown
+/// key or a bad value.
 std::unique_ptr<SyntheticGenerator> make_synthetic(const std::string& spec,
                                                    const SyntheticDefaults& defaults);
 

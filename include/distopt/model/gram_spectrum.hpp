@@ -11,7 +11,9 @@
 
 namespace distopt {
 
+/// Largest m = min(n, d') for which the m×m Gram is formed and diagonalised exactly.
 inline constexpr Index kExactGramLimit = 1024;
+/// Multiply-adds (n·d'·m) allowed for forming the Gram exactly.
 inline constexpr double kExactGramWork = 1e11;  // multiply-adds allowed for forming the Gram
 
 /// An upper bound on λ_max(ÃᵀÃ) (0 for an empty block). Exact when the Gram is formed. By power

@@ -7,14 +7,20 @@
 
 namespace distopt {
 
+/// The least-squares objective above (--problem least-squares).
 class LeastSquares final : public Objective {
  public:
+  /// The model on `n_features` features with regulariser `reg`; one block "x" of n_features
+  /// coordinates.
   explicit LeastSquares(Index n_features, Regularization reg = {});
 
+  /// "least-squares", the --problem spelling.
   std::string name() const override { return "least-squares"; }
+  /// One block "x" of n_features coordinates.
   const ParameterLayout& layout() const override { return layout_; }
   double sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const override;
   bool has_hvp() const override { return true; }
+  /// ADDS Σ_r ∇²ℓ(x; a_r, y_r) v into out (formula above).
   void sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const override;
   /// Binary labels (±1): rows whose sign(aᵀx) matches y; regression: -1.
   Index sum_correct(const Vector& x, const DataBlock& rows) const override;

@@ -10,14 +10,20 @@
 
 namespace distopt {
 
+/// The binary logistic objective above (--problem logistic).
 class Logistic final : public Objective {
  public:
+  /// The model on `n_features` features with regulariser `reg`; one block "w" of n_features
+  /// coordinates.
   explicit Logistic(Index n_features, Regularization reg = {});
 
+  /// "logistic", the --problem spelling.
   std::string name() const override { return "logistic"; }
+  /// One block "w" of n_features coordinates.
   const ParameterLayout& layout() const override { return layout_; }
   double sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const override;
   bool has_hvp() const override { return true; }
+  /// ADDS Σ_r ∇²ℓ(x; a_r, y_r) v into out (formula above).
   void sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const override;
   /// Rows with sign(aᵀx) = y (aᵀx = 0 predicts the negative class).
   Index sum_correct(const Vector& x, const DataBlock& rows) const override;

@@ -13,15 +13,19 @@
 
 namespace distopt {
 
+/// The multilayer perceptron above (--problem `mlp:<h1>[,<h2>]`).
 class Mlp final : public Objective {
  public:
-  /// hidden: one or two positive layer widths.
+  /// hidden: one or two positive layer widths (Error otherwise).
   Mlp(Index n_features, std::vector<Index> hidden, Index n_classes, Regularization reg = {});
 
-  /// "mlp:<h1>" or "mlp:<h1>,<h2>".
+  /// `mlp:<h1>` or `mlp:<h1>,<h2>`.
   std::string name() const override;
+  /// Blocks W1, b1, W2, b2[, W3, b3] as in the file comment.
   const ParameterLayout& layout() const override { return layout_; }
+  /// The hidden layer widths.
   const std::vector<Index>& hidden() const { return hidden_; }
+  /// Number of classes C of the output layer.
   Index n_classes() const { return classes_; }
   double sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const override;
   Index sum_correct(const Vector& x, const DataBlock& rows) const override;
@@ -35,6 +39,7 @@ class Mlp final : public Objective {
   /// benchmark divides by time.
   double train_flops(Index rows) const;
 
+  /// Rows per chunk of the forward/backward GEMMs (bounds the activation scratch).
   static constexpr Index kMlpChunkRows = 512;
 
  private:

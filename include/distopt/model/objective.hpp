@@ -25,16 +25,19 @@ class Objective {
  public:
   virtual ~Objective() = default;
 
+  /// The model's --problem spelling ("logistic", "mlp:64"), for logs and result files.
   virtual std::string name() const = 0;
   /// Dimension d of the parameter vector.
   virtual Index dim() const { return layout().size(); }
+  /// Names and shapes of the blocks of the parameter vector.
   virtual const ParameterLayout& layout() const = 0;
 
   /// Σ_r ℓ(x; a_r, y_r) over the block. If g is non-null, ADDS Σ_r ∇ℓ into *g (no reset).
   virtual double sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const = 0;
 
-  /// ADDS Σ_r ∇²ℓ(x; a_r, y_r) v into out. Only when has_hvp().
+  /// Whether sum_hvp() is implemented (default: no).
   virtual bool has_hvp() const { return false; }
+  /// ADDS Σ_r ∇²ℓ(x; a_r, y_r) v into out. Only when has_hvp(); the default throws Error.
   virtual void sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const;
 
   /// R(x); if g is non-null, ADDS ∇R(x) into *g.
@@ -67,13 +70,14 @@ class Objective {
   const Regularization& regularization() const { return reg_; }
 
  protected:
+  /// A model that adds the regulariser `reg` (see regularization()).
   explicit Objective(Regularization reg = {}) : reg_(reg) {}
 
  private:
   Regularization reg_;
 };
 
-/// Model selected by --problem: least-squares | logistic | softmax | mlp:<h1>[,<h2>], or a name
+/// Model selected by --problem: least-squares | logistic | softmax | `mlp:<h1>[,<h2>]`, or a name
 /// added to objective_registry() (model/objective_registry.hpp), which this looks up.
 /// n_features and n_classes come from the data. Throws ConfigError("l2") / ("nonconvex-reg") for
 /// a negative or non-finite regulariser, then ConfigError("problem", ...) for data without

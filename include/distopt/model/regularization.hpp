@@ -13,8 +13,9 @@ namespace distopt {
 
 /// Regularisation shared by the models: (l2/2)‖x‖² + λ Σ_j x_j²/(1+x_j²) (EF21 experiments).
 struct Regularization {
-  double l2 = 0.0;
-  double nonconvex = 0.0;  // λ
+  double l2 = 0.0;         ///< weight l2 of the L2 term (--l2)
+  double nonconvex = 0.0;  ///< weight λ of the nonconvex term (--nonconvex-reg)
+  /// Whether R is not identically zero.
   bool active() const { return l2 != 0.0 || nonconvex != 0.0; }
 };
 

@@ -12,6 +12,8 @@
 
 #include "distopt/data/dataset.hpp"
 
+/// @namespace distopt::chunks
+/// @brief Cache-sized row chunking of a DataBlock, used by every built-in objective.
 namespace distopt::chunks {
 
 /// Target size of one dense chunk: comfortably inside a 1 MiB L2 with room for x, g and scratch.
@@ -68,6 +70,8 @@ inline Index max_chunk_rows(const DataBlock& rows, Index max_rows) {
 inline void reserve_rows(Vector& v, Index n) {
   if (v.size() < n) v.resize(n);
 }
+/// Grows a scratch matrix to at least n rows of `cols` columns (reallocates only when it has too
+/// few rows or another width).
 template <class M>
 inline void reserve_rows(M& m, Index n, Index cols) {
   if (m.rows() < n || m.cols() != cols) m.resize(std::max(n, m.rows()), cols);

@@ -13,15 +13,21 @@
 
 namespace distopt {
 
+/// The softmax objective above (--problem softmax).
 class Softmax final : public Objective {
  public:
+  /// The model on `n_features` features and `n_classes` classes with regulariser `reg`.
   Softmax(Index n_features, Index n_classes, Regularization reg = {});
 
+  /// "softmax", the --problem spelling.
   std::string name() const override { return "softmax"; }
+  /// Blocks "W" (n_classes × n_features, row-major) and "b" (n_classes).
   const ParameterLayout& layout() const override { return layout_; }
+  /// Number of classes C.
   Index n_classes() const { return classes_; }
   double sum_loss(const Vector& x, const DataBlock& rows, Vector* g) const override;
   bool has_hvp() const override { return true; }
+  /// ADDS Σ_r ∇²ℓ(x; a_r, y_r) v into out (formula above, in the (W, b) coordinates).
   void sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const override;
   /// Rows whose argmax logit (lowest index on ties) is the label.
   Index sum_correct(const Vector& x, const DataBlock& rows) const override;

@@ -9,11 +9,13 @@
 
 namespace distopt {
 
+/// The nonzero entries of W: off-diagonal ones per edge, diagonal ones per node.
 struct MetropolisWeights {
-  std::vector<double> edge;  // per edge id
-  std::vector<double> self;  // per node
+  std::vector<double> edge;  ///< w_ij = 1 / (1 + max(d_i, d_j)), per edge id
+  std::vector<double> self;  ///< w_ii = 1 − Σ_j w_ij, per node (summed in incident-edge order)
 };
 
+/// The Metropolis–Hastings weights of `g`; the same bits on every rank.
 MetropolisWeights metropolis_weights(const Graph& g);
 /// The dense n x n matrix W.
 Matrix metropolis_matrix(const Graph& g);
