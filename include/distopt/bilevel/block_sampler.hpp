@@ -1,0 +1,96 @@
+#pragma once
+// Which blocks and which samples an iteration of a stochastic bilevel method touches
+// (ALGORITHMS.md §4: "each iteration samples I blocks (without replacement, epoch-shuffled) and B
+// samples per sampled block"; the BSVRB code walks an epoch-wise shuffled order of the tasks).
+//
+// Blocks. An epoch is a uniformly random permutation π_e of [m], drawn from the stream
+// (seed, sampler slot, e, Purpose::kSampling), consumed I blocks at a time: an epoch has
+// E = ⌈m/I⌉ iterations, and iteration t (1-based) belongs to epoch e = ⌊(t−1)/E⌋ at position
+// q = (t−1) mod E. Position q < E−1, or any q when I divides m, takes π_e[qI .. qI+I).
+// When I does not divide m, the last iteration of an epoch takes the r = m mod I blocks left,
+// π_e[(E−1)I .. m), and fills up to I with I − r blocks drawn uniformly without replacement from
+// the m − r others of the epoch (same stream, after the permutation). So every iteration has
+// exactly I distinct blocks, every block is sampled at least once per epoch, and, by symmetry of
+// the permutation, every block has the same distribution of draws (expected 1 + (I−r)/m per
+// epoch).
+//
+// Samples. Sampled block i at iteration t draws B distinct lower (training) rows and then B
+// distinct upper (validation) rows from the stream (seed, i, t, Purpose::kMinibatch). B = 0 means
+// every row (full batches).
+//
+// Everything is a pure function of (seed, t) (and of i): independent of the placement, of the rank
+// count, of earlier calls and of resuming, so no sampler state goes into checkpoints.
+#include <cstdint>
+#include <vector>
+
+#include "distopt/bilevel/bilevel_problem.hpp"
+#include "distopt/core/types.hpp"
+
+namespace distopt {
+
+/// Typed options of the block sampler (the command-line keys in parentheses).
+struct BlockSamplerOptions {
+  /// I: blocks sampled per iteration, in [1, m] ("blocks-per-iter", default 10, the BSVRB
+  /// code's `task_batch_size`).
+  Index blocks_per_iter = 10;
+  /// B: samples per sampled block and level, in [0, rows of every block]; 0 means every row
+  /// ("block-batch", default 32, the BSVRB code's `data_batch_size`).
+  Index block_batch = 32;
+  /// Throws ConfigError("blocks-per-iter" | "block-batch") for values below their minimum; the
+  /// bounds that need the problem are checked by the BlockSampler constructor.
+  void validate() const;
+};
+
+/// One sampled block's rows at one iteration.
+struct BlockBatch {
+  std::vector<Index> lower;  ///< lower (training) row indices, increasing; empty: every row
+  std::vector<Index> upper;  ///< upper (validation) row indices, increasing; empty: every row
+  /// The lower rows as a SampleBatch (valid while this object is).
+  SampleBatch lower_batch() const {
+    return lower.empty() ? SampleBatch::all() : SampleBatch(std::span<const Index>(lower));
+  }
+  /// The upper rows as a SampleBatch (valid while this object is).
+  SampleBatch upper_batch() const {
+    return upper.empty() ? SampleBatch::all() : SampleBatch(std::span<const Index>(upper));
+  }
+};
+
+/// Draws the sampled blocks and their batches of each iteration, identically on every rank.
+class BlockSampler {
+ public:
+  /// Throws ConfigError("blocks-per-iter") unless 1 ≤ I ≤ m, and ConfigError("block-batch")
+  /// unless 0 ≤ B ≤ the upper and lower row counts of every block.
+  BlockSampler(const BilevelProblem& problem, const BlockSamplerOptions& options,
+               std::uint64_t seed);
+
+  /// The I blocks of iteration `iteration` (≥ 1), in increasing order. The reference stays valid
+  /// until the next call.
+  const std::vector<Index>& blocks(std::int64_t iteration);
+  /// The rows block `block` uses at iteration `iteration` (whether or not it is sampled then).
+  void batch(std::int64_t iteration, Index block, BlockBatch& out) const;
+
+  /// E = ⌈m/I⌉, the iterations of one epoch.
+  std::int64_t iterations_per_epoch() const { return per_epoch_; }
+  /// The epoch (0-based) iteration `iteration` belongs to.
+  std::int64_t epoch_of(std::int64_t iteration) const { return (iteration - 1) / per_epoch_; }
+  /// m.
+  Index blocks() const { return m_; }
+  /// I.
+  Index blocks_per_iter() const { return per_iter_; }
+  /// B (0: every row).
+  Index block_batch() const { return batch_; }
+
+ private:
+  void make_epoch(std::int64_t epoch);
+
+  Index m_, per_iter_, batch_;
+  std::uint64_t seed_;
+  std::int64_t per_epoch_;
+  std::vector<Index> lower_rows_, upper_rows_;
+  std::int64_t cached_epoch_ = -1;
+  std::vector<Index> perm_;  // π_e of the cached epoch
+  std::vector<Index> fill_;  // the last iteration's fill-up blocks of the cached epoch
+  std::vector<Index> out_;
+};
+
+}  // namespace distopt

@@ -1,0 +1,50 @@
+#include "distopt/bilevel/bilevel_problem.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "distopt/core/error.hpp"
+
+namespace distopt {
+
+void BilevelProblem::lower_hessian(Index /*block*/, const Vector& /*x*/, const Vector& /*y*/,
+                                   const SampleBatch& /*batch*/, Matrix& /*out*/) {
+  throw Error("bilevel problem '" + name() + "' does not form the lower Hessian (lower dimension " +
+              std::to_string(lower_dim()) + "); use Hessian-vector products");
+}
+
+Vector BilevelProblem::initial_upper(std::uint64_t /*seed*/) const {
+  return Vector::Zero(upper_dim());
+}
+
+Vector BilevelProblem::initial_lower(Index /*block*/) const {
+  return Vector::Zero(lower_dim());
+}
+
+void validate_bilevel_problem(const BilevelProblem& problem) {
+  const std::string what = "bilevel problem '" + problem.name() + "': ";
+  const Index m = problem.blocks();
+  if (m < 1) throw ConfigError("bilevel-problem", what + "has no blocks");
+  if (problem.placement().agents() != m) {
+    throw ConfigError("bilevel-problem", what + "its placement has " +
+                                             std::to_string(problem.placement().agents()) +
+                                             " agents for " + std::to_string(m) + " blocks");
+  }
+  if (problem.upper_dim() < 1 || problem.lower_dim() < 1) {
+    throw ConfigError("bilevel-problem", what + "the upper and lower dimensions must be positive");
+  }
+  for (Index i = 0; i < m; ++i) {
+    const std::string blk = what + "block " + std::to_string(i) + ": ";
+    if (problem.upper_rows(i) < 1 || problem.lower_rows(i) < 1) {
+      throw ConfigError("bilevel-problem", blk + "needs at least one upper and one lower row");
+    }
+    const double mu = problem.lower_strong_convexity(i);
+    if (!(mu > 0) || !std::isfinite(mu)) {
+      throw ConfigError("bilevel-problem",
+                        blk + "the lower problem is not strongly convex (strong-convexity bound " +
+                            std::to_string(mu) + ")");
+    }
+  }
+}
+
+}  // namespace distopt
