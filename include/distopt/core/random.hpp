@@ -14,7 +14,7 @@ namespace distopt {
 
 /// What a stream is used for; part of the key so that two uses never share numbers.
 enum class Purpose : std::uint32_t {
-  kInit = 1,           ///< initialisation (reserved: no built-in draws from it)
+  kInit = 1,           ///< initialisation of method state (BSVRB's reference-code start)
   kData = 2,           ///< synthetic datasets (data/synthetic.hpp)
   kPartition = 3,      ///< assignment of samples to agents (data/partition.hpp)
   kSampling = 4,       ///< server's choice of active clients

@@ -1,0 +1,57 @@
+#include "distopt/bilevel/bilevel_metrics.hpp"
+
+#include <algorithm>
+#include <span>
+#include <string>
+
+#include "distopt/core/error.hpp"
+
+namespace distopt {
+
+void bilevel_exact_metrics(Communicator& comm, Reduction reduction, BilevelProblem& problem,
+                           const HypergradientSolveOptions& solve, const Vector& x,
+                           const std::vector<Vector>& local_y,
+                           const std::vector<OracleCounts>& local_counts, MetricRow& row,
+                           Vector* grad) {
+  const Placement& pl = problem.placement();
+  double residual = 0;
+  Vector gy;
+  const SampleBatch all;
+  for (Index l = 0; l < pl.local_count(); ++l) {
+    problem.lower(pl.local_first() + l, x, local_y[static_cast<std::size_t>(l)], all, nullptr, &gy);
+    residual = std::max(residual, gy.norm());
+  }
+  comm.allreduce_max(std::span<double>(&residual, 1));
+  std::vector<Vector> y = local_y;  // warm starts: copies
+  Vector g;
+  const double f = exact_hypergradient(comm, reduction, problem, x, y, &g, solve);
+  std::vector<std::uint64_t> c(3, 0);
+  for (const auto& k : local_counts) {
+    c[0] += k.hvps;
+    c[1] += k.cross;
+    c[2] += k.hessians;
+  }
+  comm.allreduce_sum(c);
+  const double g2 = g.squaredNorm();
+  row.set("upper_value", f);
+  row.set("hypergrad_norm_sq", g2);
+  row.set("loss", f);
+  row.set("grad_norm_sq", g2);
+  row.set("lower_residual", residual);
+  row.set("hvp_evals", static_cast<double>(c[0]));
+  row.set("jvp_evals", static_cast<double>(c[1]));
+  row.set("hessian_evals", static_cast<double>(c[2]));
+  if (grad) *grad = std::move(g);
+}
+
+void check_bilevel_placement(const Communicator& comm, const BilevelProblem& problem,
+                             const char* who) {
+  const Placement& pl = problem.placement();
+  if (pl.ranks() != comm.size() || pl.rank() != comm.rank()) {
+    throw Error(std::string(who) + ": the problem's placement is over " +
+                std::to_string(pl.ranks()) + " ranks, the communicator has " +
+                std::to_string(comm.size()));
+  }
+}
+
+}  // namespace distopt
