@@ -86,7 +86,7 @@ BsvrbInit bsvrb_init_from_string(const std::string& s);
 const char* to_string(BsvrbInit init);
 
 /// Typed options of Bsvrb (the command-line keys in parentheses). The defaults are the reference
-/// code's (HO/main.py and its run_BSVRBv1.sh / run_BSVRBv2.sh scripts).
+/// code's (HO/main.py and its run_BSVRBv1.sh / run_BSVRBv2.sh scripts), except `init`.
 struct BsvrbOptions {
   /// The variant (no key: it is the --algorithm name, "bsvrb1" or "bsvrb2"; default v1).
   BsvrbVersion version = BsvrbVersion::kV1;
