@@ -4,23 +4,18 @@
 #include <sstream>
 
 #include "distopt/core/error.hpp"
+#include "distopt/core/strings.hpp"
 
 namespace distopt::check {
 
-namespace {
-std::string str(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-}  // namespace
-
 void positive(const std::string& key, double v) {
-  if (!(v > 0) || !std::isfinite(v)) throw ConfigError(key, "must be positive (got " + str(v) + ")");
+  if (!(v > 0) || !std::isfinite(v))
+    throw ConfigError(key, "must be positive (got " + format_number(v) + ")");
 }
 
 void nonnegative(const std::string& key, double v) {
-  if (!(v >= 0) || !std::isfinite(v)) throw ConfigError(key, "must be non-negative (got " + str(v) + ")");
+  if (!(v >= 0) || !std::isfinite(v))
+    throw ConfigError(key, "must be non-negative (got " + format_number(v) + ")");
 }
 
 void in_range(const std::string& key, double v, double lo, double hi, bool lo_open, bool hi_open) {
@@ -35,7 +30,8 @@ void in_range(const std::string& key, double v, double lo, double hi, bool lo_op
 
 void at_least(const std::string& key, std::int64_t v, std::int64_t lo) {
   if (v < lo) {
-    throw ConfigError(key, "must be at least " + std::to_string(lo) + " (got " + std::to_string(v) + ")");
+    throw ConfigError(
+        key, "must be at least " + std::to_string(lo) + " (got " + std::to_string(v) + ")");
   }
 }
 

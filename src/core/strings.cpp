@@ -1,5 +1,7 @@
 #include "distopt/core/strings.hpp"
 
+#include <sstream>
+
 namespace distopt {
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -23,6 +25,12 @@ std::vector<std::string> split_nonempty(const std::string& s, char sep) {
     if (!part.empty()) out.push_back(std::move(part));
   }
   return out;
+}
+
+std::string format_number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
 }
 
 }  // namespace distopt

@@ -7,16 +7,9 @@
 
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/strings.hpp"
 
 namespace distopt {
-
-namespace {
-std::string str(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-}  // namespace
 
 void GradientCostOptions::validate() const {
   check::nonnegative("grad-cost", grad_cost);
@@ -24,7 +17,8 @@ void GradientCostOptions::validate() const {
     throw ConfigError("slow-rank", "rank " + std::to_string(slow_rank) + " is negative");
   }
   if (slow_rank >= 0 && !(slow_factor >= 1)) {
-    throw ConfigError("slow-rank", "slow-down factor must be at least 1, got " + str(slow_factor));
+    throw ConfigError("slow-rank",
+                      "slow-down factor must be at least 1, got " + format_number(slow_factor));
   }
 }
 
@@ -44,7 +38,8 @@ GradientCost::GradientCost(const GradientCostOptions& o, int my_rank, int world_
 void GradientCost::after_gradient(double measured) const {
   if (!active()) return;
   const double total = (measured > cost_ ? measured : cost_) * factor_;
-  if (total > measured) std::this_thread::sleep_for(std::chrono::duration<double>(total - measured));
+  if (total > measured)
+    std::this_thread::sleep_for(std::chrono::duration<double>(total - measured));
 }
 
 }  // namespace distopt
