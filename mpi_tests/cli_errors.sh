@@ -10,7 +10,8 @@ cd "$WORK"
 fail=0
 pass=0
 
-run2() { timeout 10 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" "$@"; }
+# At 2 ranks, or at NP ranks for `NP=<n> expect ...`.
+run2() { timeout 10 "$MPIEXEC" -np "${NP:-2}" --oversubscribe "$DISTOPT" "$@"; }
 
 # expect NAME EXPECTED_SUBSTRING -- ARGS...
 expect() {
@@ -23,7 +24,7 @@ expect() {
   local lines=$(grep -c '^distopt: error:' err.txt)
   if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" err.txt && [ "$dt" -lt 10000 ]; then
     pass=$((pass + 1))
-    echo "ok   $name (${dt} ms): $(grep '^distopt: error:' err.txt)"
+    echo "ok   $name (np ${NP:-2}, ${dt} ms): $(grep '^distopt: error:' err.txt)"
   else
     fail=$((fail + 1))
     echo "FAIL $name: rc=$rc error-lines=$lines time=${dt}ms (want rc 2, one line containing '$want')"
@@ -52,6 +53,17 @@ expect "bad problem"         "--problem"              -- "${BASE[@]}" --problem 
 expect "bad partition"       "--partition"            -- "${BASE[@]}" --partition dirichlet:-1
 expect "fewer agents than ranks" "--agents"           -- "${BASE[@]}" --agents 1
 expect "unknown command"     "unknown command"        -- nosuchcommand
+
+# Bilevel (issue 9): the same one-line error at every rank count, before any work.
+BL=(train --algorithm exact-hypergrad --agents 4 --rounds 2 --log-format none --output none --multitask-train-rows 30)
+for np in 1 2 4; do
+  NP=$np expect "blocks per iter > blocks"  "--blocks-per-iter"   -- "${BL[@]}" --blocks-per-iter 5
+  NP=$np expect "block batch > block rows"  "--block-batch"       -- "${BL[@]}" --block-batch 31
+  NP=$np expect "lower not strongly convex" "--bilevel-lower-reg" -- "${BL[@]}" --bilevel-lower-reg 0
+  NP=$np expect "bilevel option, gd"        "--blocks-per-iter"   -- "${BASE[@]}" --blocks-per-iter 5
+  NP=$np expect "data option, bilevel"      "--data"              -- "${BL[@]}" --data synthetic:logistic
+  NP=$np expect "unknown bilevel problem"   "--bilevel-problem"   -- "${BL[@]}" --bilevel-problem nosuch
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

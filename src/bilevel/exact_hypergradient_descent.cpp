@@ -100,6 +100,8 @@ void ExactHypergradientDescent::extra_metrics(MetricRow& row) {
     c[2] += k.hessians;
   }
   ctx_.comm.allreduce_sum(c);
+  row.set("loss", f);
+  row.set("grad_norm_sq", g.squaredNorm());
   row.set("upper_value", f);
   row.set("hypergrad_norm_sq", g.squaredNorm());
   row.set("lower_residual", residual);
@@ -142,6 +144,22 @@ void ExactHypergradientDescent::load(const StateArchive& in) {
       throw InputError("checkpoint: bad " + StateArchive::agent_key(i, "bilevel/counts"));
     counts_[static_cast<std::size_t>(l)] = OracleCounts{c[0], c[1], c[2], c[3]};
   }
+}
+
+void ExactHypergradientDescent::final_outputs(std::map<std::string, RowMatrix>& out) {
+  // The blocks are placed contiguously in rank order, so the rank-order gather is block order.
+  const Index k = ctx_.problem.lower_dim();
+  std::vector<double> mine;
+  mine.reserve(y_.size() * static_cast<std::size_t>(k));
+  for (const auto& y : y_) mine.insert(mine.end(), y.data(), y.data() + y.size());
+  const auto all = ctx_.comm.gatherv(std::span<const double>(mine), 0);
+  if (!ctx_.comm.is_root()) return;
+  const Index m = ctx_.problem.blocks();
+  if (static_cast<Index>(all.size()) != m * k) {
+    throw Error("ExactHypergradientDescent: gathered " + std::to_string(all.size()) +
+                " lower values, expected " + std::to_string(m * k));
+  }
+  out["lower"] = Eigen::Map<const RowMatrix>(all.data(), m, k);
 }
 
 }  // namespace distopt

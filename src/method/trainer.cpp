@@ -60,7 +60,21 @@ MetricRow Trainer::evaluate(std::int64_t round, double wall) {
   MetricRow row;
   row.set("round", static_cast<double>(round));
   const Vector& x = algo_.model();
-  evaluator_.evaluate(x).write(row);
+  // A method that evaluates itself computes its metrics where the Evaluator would run (so the
+  // traffic of that evaluation is counted in this row as the Evaluator's is); "loss" and
+  // "grad_norm_sq" keep their columns right after "round".
+  MetricRow own;
+  if (algo_.evaluates_itself()) {
+    algo_.extra_metrics(own);
+    if (!own.has("loss") || !own.has("grad_norm_sq")) {
+      throw Error("method '" + algo_.name() +
+                  "' evaluates itself but its extra_metrics() set no \"loss\" or \"grad_norm_sq\"");
+    }
+    row.set("loss", own.get("loss"));
+    row.set("grad_norm_sq", own.get("grad_norm_sq"));
+  } else {
+    evaluator_.evaluate(x).write(row);
+  }
   // Global counters: summed over ranks. Logical traffic is per agent; the totals are over agents.
   const auto t = ctx_.comm.traffic().local_total();
   std::uint64_t c[8] = {algo_.local_grad_evals(), t.bytes(),       t.bytes_up,
@@ -75,7 +89,11 @@ MetricRow Trainer::evaluate(std::int64_t round, double wall) {
   row.set("bytes_peer", static_cast<double>(c[4]));
   row.set("messages", static_cast<double>(c[5]));
   row.set("bytes_mpi", static_cast<double>(c[6]));
-  algo_.extra_metrics(row);
+  if (algo_.evaluates_itself()) {
+    for (const auto& [name, value] : own.items()) row.set(name, value);
+  } else {
+    algo_.extra_metrics(row);
+  }
   row.set("wall_time", wall);
   return row;
 }

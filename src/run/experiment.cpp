@@ -7,6 +7,8 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "distopt/core/error.hpp"
@@ -14,6 +16,7 @@
 #include "distopt/io/hdf5.hpp"
 #include "distopt/method/agent_weights.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/run/bilevel_config.hpp"
 #include "distopt/run/data_config.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
@@ -66,6 +69,11 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   Config config = cfg;
   LocalData data;
   std::unique_ptr<Objective> objective;
+  // A bilevel method (MethodFactory::owns_problem) runs on a problem built from
+  // --bilevel-problem instead of --data and --problem.
+  bool owns_problem = false;
+  std::unique_ptr<BilevelProblem> problem;
+  std::unique_ptr<BilevelRunContext> bilevel;
   TrainerOptions topt;
   Placement placement;
   std::string log_format;
@@ -89,6 +97,8 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     config.get_int_at_least("batch-size", 0);
     config.get_in("test-fraction", 0.0, 1.0, false, true);
     topt = trainer_options_from(config);
+    owns_problem = method_owns_problem(config);  // ConfigError("algorithm") if unknown
+    check_option_families(config, owns_problem);
   });
   std::string output = config.has("output") ? config.get("output") : "";
   if (output.empty()) output = default_output(comm, config.get("algorithm"));
@@ -98,41 +108,62 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     if (comm.is_root() && (topt.checkpoint_every > 0)) check_writable(topt.checkpoint_path);
   });
 
-  DataSpec spec;
-  comm.agree_on_errors([&] { spec = data_spec_from(config); });
-  data = load_data(spec, placement, comm);  // agrees on its own errors
-
-  comm.agree_on_errors([&] {
-    objective =
-        make_objective(objective_options_from(config), data.n_features, data.n_classes, data.task);
+  // --init: /model/x of a result file, of the dimension `dim` (`needs` says whose, for the error).
+  auto read_init = [&](Index dim, const std::string& needs) {
     const auto init = config.get("init");
-    if (!init.empty()) {
-      auto f = h5::File::open(init);
-      if (!f.is_array("model/x")) throw FileError(init, "no /model/x to start from");
-      const auto x = f.read_doubles("model/x");
-      if (static_cast<Index>(x.size()) != objective->dim()) {
-        throw ConfigError("init", init + " holds a model of " + std::to_string(x.size()) +
-                                      " values, but " + objective->name() + " on " +
-                                      std::to_string(data.n_features) + " features needs " +
-                                      std::to_string(objective->dim()));
-      }
-      topt.initial_model = Eigen::Map<const Vector>(x.data(), static_cast<Index>(x.size()));
+    if (init.empty()) return;
+    auto f = h5::File::open(init);
+    if (!f.is_array("model/x")) throw FileError(init, "no /model/x to start from");
+    const auto x = f.read_doubles("model/x");
+    if (static_cast<Index>(x.size()) != dim) {
+      throw ConfigError("init", init + " holds a model of " + std::to_string(x.size()) +
+                                    " values, but " + needs + " needs " + std::to_string(dim));
     }
-  });
+    topt.initial_model = Eigen::Map<const Vector>(x.data(), static_cast<Index>(x.size()));
+  };
 
-  const std::vector<double> weights = agent_weights(data, weighting_from_string(config.get("weighting")));
+  std::vector<double> weights;
+  std::optional<RunContext> data_ctx;
+  if (owns_problem) {
+    // The problem holds its own data (each rank generates or reads its own blocks); the Trainer
+    // sees an objective without data, since a bilevel method evaluates itself.
+    comm.agree_on_errors([&] {
+      problem = make_bilevel_problem(bilevel_problem_options_from(config), placement.agents(),
+                                     seed, placement);
+      check_block_sampler_options(config, *problem);
+      bilevel = std::make_unique<BilevelRunContext>(comm, *problem, seed, reduction);
+      read_init(problem->upper_dim(), "bilevel problem " + problem->name());
+    });
+  } else {
+    DataSpec spec;
+    comm.agree_on_errors([&] { spec = data_spec_from(config); });
+    data = load_data(spec, placement, comm);  // agrees on its own errors
 
-  RunContext ctx{comm, *objective, data, placement, seed, reduction, weights};
+    comm.agree_on_errors([&] {
+      objective = make_objective(objective_options_from(config), data.n_features, data.n_classes,
+                                 data.task);
+      read_init(objective->dim(),
+                objective->name() + " on " + std::to_string(data.n_features) + " features");
+    });
+    weights = agent_weights(data, weighting_from_string(config.get("weighting")));
+    data_ctx.emplace(RunContext{comm, *objective, data, placement, seed, reduction, weights});
+  }
+
+  RunContext& ctx = owns_problem ? bilevel->run() : *data_ctx;
   std::unique_ptr<Algorithm> algo;
   comm.agree_on_errors([&] {
-    for (std::size_t a = 0; a < weights.size(); ++a) {
-      if (data.agent_rows[a] == 0) {
-        throw ConfigError("partition", "agent " + std::to_string(a) + " received no rows (" +
-                                           std::to_string(data.total_train) + " rows over " +
-                                           std::to_string(weights.size()) + " agents)");
+    if (owns_problem) {
+      algo = make_bilevel_algorithm(config, bilevel->bilevel());
+    } else {
+      for (std::size_t a = 0; a < weights.size(); ++a) {
+        if (data.agent_rows[a] == 0) {
+          throw ConfigError("partition", "agent " + std::to_string(a) + " received no rows (" +
+                                             std::to_string(data.total_train) + " rows over " +
+                                             std::to_string(weights.size()) + " agents)");
+        }
       }
+      algo = make_algorithm(config, ctx);
     }
-    algo = make_algorithm(config, ctx);
     if (!algo->supports_checkpoints() && (topt.checkpoint_every > 0 || !topt.resume_path.empty())) {
       throw ConfigError("clock",
                         "wall-clock runs cannot be checkpointed or resumed (use --clock virtual)");

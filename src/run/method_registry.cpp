@@ -2,6 +2,7 @@
 // code, call method_registry().add() before parsing options).
 #include "distopt/run/method_registry.hpp"
 
+#include "distopt/bilevel/exact_hypergradient_descent.hpp"
 #include "distopt/dataparallel/gradient_descent.hpp"
 #include "distopt/federated/fedavg.hpp"
 #include "distopt/federated/feddyn.hpp"
@@ -10,12 +11,30 @@
 #include "distopt/federated/scaffold.hpp"
 #include "distopt/gossip/dadao.hpp"
 #include "distopt/gossip/sync_gossip.hpp"
+#include "distopt/run/bilevel_config.hpp"
 #include "distopt/run/compress_config.hpp"
 #include "distopt/run/dataparallel_config.hpp"
 #include "distopt/run/federated_config.hpp"
 #include "distopt/run/gossip_config.hpp"
 
 namespace distopt {
+
+MethodFactory MethodFactory::bilevel(MakeBilevel f) {
+  MethodFactory m;
+  m.make_bilevel_ = std::move(f);
+  return m;
+}
+
+std::unique_ptr<Algorithm> MethodFactory::operator()(const Config& config, RunContext& ctx) const {
+  if (!make_) throw Error("method factory: this method does not run on a RunContext");
+  return make_(config, ctx);
+}
+
+std::unique_ptr<Algorithm> MethodFactory::operator()(const Config& config,
+                                                     BilevelContext& ctx) const {
+  if (!make_bilevel_) throw Error("method factory: this method does not run on a bilevel problem");
+  return make_bilevel_(config, ctx);
+}
 
 Registry<MethodFactory>& method_registry() {
   static Registry<MethodFactory> r = [] {
@@ -62,6 +81,20 @@ Registry<MethodFactory>& method_registry() {
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
              return std::make_unique<SyncGossip>(ctx, sync_gossip_options_from(c));
            }});
+    // Multi-block bilevel optimisation (ALGORITHMS.md §4): methods that bring their own problem
+    // (--bilevel-problem, m blocks = --agents), registered with MethodFactory::bilevel.
+    m.add({"exact-hypergrad", "",
+           "bilevel: exact full-batch hypergradient descent on --bilevel-problem (the reference)",
+           MethodFactory::bilevel(
+               [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
+                 return std::make_unique<ExactHypergradientDescent>(
+                     ctx, exact_hypergrad_options_from(c));
+               })});
+    // The stochastic bilevel methods (bsvrb1, bsvrb2, f2sa) go here, each as
+    //   m.add({"<name>", "", "bilevel: ...", MethodFactory::bilevel([](const Config& c,
+    //          BilevelContext& ctx) -> std::unique_ptr<Algorithm> { ... })});
+    // reading block_sampler_options_from(c) and their own keys (add them to
+    // add_bilevel_options in run/bilevel_config.cpp, so a non-bilevel method rejects them).
     return m;
   }();
   return r;
@@ -73,6 +106,7 @@ Registry<OptionGroup>& option_groups() {
     g.add({"compression", "", "uplink and downlink compression, error feedback", add_uplink_options});
     g.add({"federated", "", "federated methods", add_federated_options});
     g.add({"gossip", "", "decentralized gossip methods", add_gossip_options});
+    g.add({"bilevel", "", "multi-block bilevel methods", add_bilevel_options});
     return g;
   }();
   return r;
@@ -84,7 +118,26 @@ void add_method_options(po::options_description& d) {
 
 std::unique_ptr<Algorithm> make_algorithm(const Config& config, RunContext& ctx) {
   const auto name = config.get("algorithm");
-  return method_registry().get(name).make(config, ctx);
+  const auto& factory = method_registry().get(name).make;
+  if (factory.owns_problem()) {
+    throw ConfigError("algorithm", "'" + name +
+                                       "' is a bilevel method: it runs on --bilevel-problem, not "
+                                       "on the run's data (see make_bilevel_algorithm)");
+  }
+  return factory(config, ctx);
+}
+
+std::unique_ptr<Algorithm> make_bilevel_algorithm(const Config& config, BilevelContext& ctx) {
+  const auto name = config.get("algorithm");
+  const auto& factory = method_registry().get(name).make;
+  if (!factory.owns_problem()) {
+    throw ConfigError("algorithm", "'" + name + "' is not a bilevel method");
+  }
+  return factory(config, ctx);
+}
+
+bool method_owns_problem(const Config& config) {
+  return method_registry().get(config.get("algorithm")).make.owns_problem();
 }
 
 }  // namespace distopt

@@ -9,10 +9,13 @@
 // next iteration's lower solve; it is saved in checkpoints (StateArchive::agent_key(i,
 // "bilevel/y")), so a resumed run continues bit for bit, even at another rank count.
 //
-// Until the Trainer knows bilevel problems, the method reports F and ‖∇F‖² itself through
-// extra_metrics() ("upper_value", "hypergrad_norm_sq", "lower_residual", counts), computed at the
-// current x on copies of the warm starts, so evaluating never changes the trajectory.
+// The method evaluates itself (Algorithm::evaluates_itself()): the Trainer runs no Evaluator,
+// and extra_metrics() reports F and ‖∇F‖² as "loss" and "grad_norm_sq" (so --target-metric
+// grad_norm_sq<... works as for every method) and again as "upper_value" and
+// "hypergrad_norm_sq", with "lower_residual" and the oracle counts, computed at the current x on
+// copies of the warm starts, so evaluating never changes the trajectory.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,7 +63,10 @@ class ExactHypergradientDescent : public Algorithm {
   const Vector& model() const override { return x_; }
   /// Gradient oracle calls of this rank's blocks so far (full batches).
   std::uint64_t local_grad_evals() const override;
-  /// Collective: "upper_value" F(x), "hypergrad_norm_sq" ‖∇F(x)‖², "lower_residual" (largest
+  /// True: extra_metrics() sets "loss" and "grad_norm_sq" (F(x) and ‖∇F(x)‖²).
+  bool evaluates_itself() const override { return true; }
+  /// Collective: "loss" and "upper_value" F(x), "grad_norm_sq" and "hypergrad_norm_sq"
+  /// ‖∇F(x)‖², "lower_residual" (largest
   /// ‖∇_y g_i‖ after the solves), "hvp_evals", "jvp_evals", "hessian_evals" (over all blocks), at
   /// the current x, without touching the method's state.
   void extra_metrics(MetricRow& row) override;
@@ -68,6 +74,9 @@ class ExactHypergradientDescent : public Algorithm {
   void save(StateArchive& out) const override;
   /// The state save() wrote (any rank count).
   void load(const StateArchive& in) override;
+  /// Collective: "lower", the m × `lower_dim()` matrix of every block's lower variable y_i (row
+  /// i: block i's warm start, the lower solution at the x of the last step), on rank 0.
+  void final_outputs(std::map<std::string, RowMatrix>& out) override;
 
   /// F(x) at the x of the last step, before its update (NaN before the first).
   double last_value() const { return last_value_; }

@@ -40,6 +40,13 @@ class Algorithm {
   /// The --algorithm name it runs as, e.g. "gd", "fedavg", "dadao".
   virtual std::string name() const = 0;
   virtual bool supports_checkpoints() const { return true; }  ///< false: refuses checkpoints
+  /// True for a method that evaluates its own objective: the Trainer then does not run the
+  /// Evaluator (the objective on the run's data) at evaluation points, and the method's
+  /// extra_metrics() must set "loss" and "grad_norm_sq" itself (a bilevel method: F(x) and
+  /// ‖∇F(x)‖²), so --target-metric, the printers and result files work unchanged. The Trainer
+  /// throws Error if either is missing. Default false: the Trainer evaluates model() on the
+  /// RunContext's objective and data.
+  virtual bool evaluates_itself() const { return false; }
 
   /// Called once, collectively, with the initial model (identical on every rank), before the
   /// first step and before load() when resuming.

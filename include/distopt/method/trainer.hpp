@@ -88,6 +88,10 @@ struct Summary {
 };
 
 /// Drives a method round after round: evaluation points, target, checkpoints, stop signals.
+/// At an evaluation point the row holds "round", the Evaluator's metrics of model() on the
+/// RunContext's objective and data ("loss", "grad_norm_sq", accuracies) or, for a method that
+/// Algorithm::evaluates_itself(), its own "loss" and "grad_norm_sq", then the counters
+/// ("grad_evals", bytes, messages), the method's extra_metrics() and "wall_time".
 class Trainer {
  public:
   /// Runs `algorithm` on `ctx` (both kept by reference) with `options` (not validated here:

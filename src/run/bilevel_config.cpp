@@ -1,0 +1,209 @@
+#include "distopt/run/bilevel_config.hpp"
+
+#include <array>
+#include <charconv>
+#include <limits>
+
+#include "distopt/core/error.hpp"
+
+namespace distopt {
+
+namespace {
+
+// The shortest text that reads back as `v` ("0.1", "1e-12"): the --help defaults are the typed
+// structs' own values.
+std::string str(double v) {
+  std::array<char, 32> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  return std::string(buf.data(), r.ptr);
+}
+std::string str(Index v) {
+  return std::to_string(v);
+}
+
+// The keys of the data and model a bilevel method does not read.
+constexpr const char* kDataKeys[] = {"data",      "problem", "partition",     "test-fraction",
+                                     "weighting", "l2",      "nonconvex-reg", "batch-size"};
+
+}  // namespace
+
+void add_bilevel_options(po::options_description& d) {
+  const BilevelProblemOptions problem;
+  const MultitaskOptions& mt = problem.multitask;
+  const HypergradientSolveOptions solve;
+  const BlockSamplerOptions sampler;
+  auto add = [&](const char* key, const std::string& def, const std::string& help) {
+    add_option(d, key, def.c_str(), help.c_str());
+  };
+  add("bilevel-problem", problem.problem,
+      "bilevel methods: the problem (m blocks = --agents): " +
+          bilevel_problem_registry().choices());
+  add("multitask-features", str(mt.features), "multitask: feature dimension p");
+  add("multitask-rank", str(mt.rank),
+      "multitask: rank k of the shared representation (x is p x k; the lower dimension)");
+  add("multitask-train-rows", str(mt.train_rows), "multitask: training (lower) rows per block");
+  add("multitask-val-rows", str(mt.val_rows), "multitask: validation (upper) rows per block");
+  add("bilevel-lower-reg", str(mt.lower_reg),
+      "multitask: ridge lambda > 0 on the heads y_i (the lower strong convexity)");
+  add("bilevel-upper-reg", str(mt.upper_reg), "multitask: ridge rho >= 0 on W in the upper loss");
+  add("multitask-noise", str(mt.noise), "multitask: standard deviation of the label noise");
+  add("bilevel-solver", to_string(solve.solver),
+      "exact lower-Hessian systems: auto (Cholesky when the problem forms the lower Hessian, "
+      "else CG) | cholesky | cg");
+  add("bilevel-cg-tol", str(solve.cg_tol), "CG stops at relative residual <= this, in (0, 1)");
+  add("bilevel-cg-max-iter", str(solve.cg_max_iter), "at most this many CG iterations per system");
+  add("bilevel-lower-tol", str(solve.lower_tol),
+      "exact lower solves stop when ||grad_y g_i|| <= this");
+  add("bilevel-lower-max-iter", str(solve.lower_max_iter),
+      "at most this many Newton steps per exact lower solve");
+  add("blocks-per-iter", str(sampler.blocks_per_iter),
+      "stochastic bilevel methods: blocks I sampled per iteration, in [1, m]");
+  add("block-batch", str(sampler.block_batch),
+      "stochastic bilevel methods: samples B per sampled block and level (0 = every row)");
+}
+
+std::vector<std::string> bilevel_option_keys() {
+  po::options_description d;
+  add_bilevel_options(d);
+  std::vector<std::string> keys;
+  for (const auto& o : d.options()) keys.push_back(o->long_name());
+  return keys;
+}
+
+MultitaskOptions multitask_options_from(const Config& c) {
+  MultitaskOptions o;
+  o.features = c.get_int("multitask-features");
+  o.rank = c.get_int("multitask-rank");
+  o.train_rows = c.get_int("multitask-train-rows");
+  o.val_rows = c.get_int("multitask-val-rows");
+  o.lower_reg = c.get_double("bilevel-lower-reg");
+  o.upper_reg = c.get_double("bilevel-upper-reg");
+  o.noise = c.get_double("multitask-noise");
+  o.validate();
+  return o;
+}
+
+BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
+  BilevelProblemOptions o;
+  o.problem = c.get("bilevel-problem");
+  if (split_spec(o.problem).kind == "multitask") o.multitask = multitask_options_from(c);
+  o.validate();
+  return o;
+}
+
+HypergradientSolveOptions hypergradient_solve_options_from(const Config& c) {
+  HypergradientSolveOptions o;
+  o.solver = linear_solver_from_string(c.get("bilevel-solver"));
+  o.cg_tol = c.get_double("bilevel-cg-tol");
+  o.cg_max_iter = c.get_int("bilevel-cg-max-iter");
+  o.lower_tol = c.get_double("bilevel-lower-tol");
+  o.lower_max_iter = c.get_int("bilevel-lower-max-iter");
+  o.validate();
+  return o;
+}
+
+BlockSamplerOptions block_sampler_options_from(const Config& c) {
+  BlockSamplerOptions o;
+  o.blocks_per_iter = c.get_int("blocks-per-iter");
+  o.block_batch = c.get_int("block-batch");
+  o.validate();
+  return o;
+}
+
+ExactHypergradOptions exact_hypergrad_options_from(const Config& c) {
+  ExactHypergradOptions o;
+  o.lr = c.get_positive("lr");
+  o.solve = hypergradient_solve_options_from(c);
+  o.validate();
+  return o;
+}
+
+void check_option_families(const Config& c, bool owns_problem) {
+  const std::string algorithm = c.get("algorithm");
+  if (!owns_problem) {
+    for (const auto& key : bilevel_option_keys()) {
+      if (c.given(key)) {
+        throw ConfigError(key, "is an option of the bilevel methods; --algorithm " + algorithm +
+                                   " does not use it");
+      }
+    }
+    return;
+  }
+  for (const char* key : kDataKeys) {
+    if (c.given(key)) {
+      throw ConfigError(key, "--algorithm " + algorithm +
+                                 " is a bilevel method: it runs on --bilevel-problem and does "
+                                 "not use this option");
+    }
+  }
+}
+
+void check_block_sampler_options(const Config& c, const BilevelProblem& problem) {
+  if (!c.given("blocks-per-iter") && !c.given("block-batch")) return;
+  // Only the keys given: the other takes a value every problem accepts (I = 1, B = 0).
+  BlockSamplerOptions o = block_sampler_options_from(c);
+  if (!c.given("blocks-per-iter")) o.blocks_per_iter = 1;
+  if (!c.given("block-batch")) o.block_batch = 0;
+  const BlockSampler check(problem, o, 0);  // throws ConfigError naming the key
+  (void)check;
+}
+
+// ---------------- the Trainer's view of a bilevel problem ----------------
+
+BilevelUpperObjective::BilevelUpperObjective(const BilevelProblem& problem) : problem_(problem) {
+  layout_.add("x", problem.upper_dim());
+}
+
+std::string BilevelUpperObjective::name() const {
+  return "bilevel:" + problem_.name();
+}
+
+double BilevelUpperObjective::sum_loss(const Vector& /*x*/, const DataBlock& /*rows*/,
+                                       Vector* /*g*/) const {
+  throw Error("BilevelUpperObjective has no data: a bilevel method evaluates itself");
+}
+
+Index BilevelUpperObjective::sum_correct(const Vector& /*x*/, const DataBlock& /*rows*/) const {
+  throw Error("BilevelUpperObjective has no data: a bilevel method evaluates itself");
+}
+
+double BilevelUpperObjective::smoothness(const DataBlock& /*rows*/) const {
+  return std::numeric_limits<double>::infinity();
+}
+
+double BilevelUpperObjective::strong_convexity(const DataBlock& /*rows*/) const {
+  return 0;
+}
+
+Vector BilevelUpperObjective::initial_point(std::uint64_t seed) const {
+  return problem_.initial_upper(seed);
+}
+
+namespace {
+
+LocalData empty_data(const Placement& pl) {
+  LocalData d;
+  d.agent_rows.assign(static_cast<std::size_t>(pl.agents()), 0);
+  d.first_agent = pl.local_first();
+  d.local_offsets.assign(static_cast<std::size_t>(pl.local_count()) + 1, 0);
+  d.description = "none (a bilevel method: the problem holds its own data)";
+  return d;
+}
+
+}  // namespace
+
+BilevelRunContext::BilevelRunContext(Communicator& comm, BilevelProblem& problem,
+                                     std::uint64_t seed, Reduction reduction)
+    : objective_(problem),
+      data_(empty_data(problem.placement())),
+      run_{comm,
+           objective_,
+           data_,
+           problem.placement(),
+           seed,
+           reduction,
+           std::vector<double>(static_cast<std::size_t>(problem.blocks()),
+                               1.0 / static_cast<double>(problem.blocks()))},
+      bilevel_{comm, problem, seed, reduction} {}
+
+}  // namespace distopt
