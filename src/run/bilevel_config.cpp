@@ -1,5 +1,8 @@
 #include "distopt/run/bilevel_config.hpp"
 
+#include "distopt/bilevel/bsvrb.hpp"
+#include "distopt/bilevel/f2sa.hpp"
+
 #include <array>
 #include <charconv>
 #include <limits>
@@ -60,6 +63,31 @@ void add_bilevel_options(po::options_description& d) {
       "stochastic bilevel methods: blocks I sampled per iteration, in [1, m]");
   add("block-batch", str(sampler.block_batch),
       "stochastic bilevel methods: samples B per sampled block and level (0 = every row)");
+  const BsvrbOptions bsvrb;
+  add("bsvrb-alpha", str(bsvrb.alpha), "bsvrb1/bsvrb2: MSVR weight alpha in (0, 1]");
+  add("bsvrb-gamma", str(bsvrb.gamma), "bsvrb1/bsvrb2: MSVR correction gamma >= 0");
+  add("bsvrb-beta", str(bsvrb.beta), "bsvrb1/bsvrb2: STORM weight beta in (0, 1] of the upper estimate");
+  add("bsvrb-tau", str(bsvrb.tau),
+      "bsvrb1/bsvrb2: step tau on the y_i (0: the reference scripts' 0.5 for v1, 1 for v2)");
+  add("bsvrb-tau-v", str(bsvrb.tau_v), "bsvrb2: step on the v_i (0: tau)");
+  add("bsvrb-hessian-bound", str(bsvrb.hessian_bound),
+      "bsvrb1: Frobenius-norm floor of the tracked lower Hessians (the reference's H_bound)");
+  add("bsvrb-v-bound", str(bsvrb.v_bound), "bsvrb2: radius of the ball the v_i are projected on");
+  add("bsvrb-init", to_string(bsvrb.init),
+      "bsvrb1/bsvrb2: start of the estimators: zero (previous point = first point) | reference "
+      "(random, as the reference code)");
+  const F2saOptions f2sa;
+  add("f2sa-alpha", str(f2sa.alpha), "f2sa: step alpha on the y_i");
+  add("f2sa-gamma", str(f2sa.gamma), "f2sa: step gamma on the z_i (the lower solutions)");
+  add("f2sa-xi", str(f2sa.xi), "f2sa: the x step is xi * alpha");
+  add("f2sa-lambda0", str(f2sa.lambda0), "f2sa: first penalty multiplier lambda_0 > 0");
+  add("f2sa-lambda-step", str(f2sa.lambda_step), "f2sa: increase delta of lambda per iteration");
+  add("f2sa-lambda-max", "none", "f2sa: cap on lambda (none: no cap)");
+  add("f2sa-inner-steps", str(f2sa.inner_steps), "f2sa: inner steps T per iteration");
+  add("f2sa-y-inner", f2sa.y_inner ? "true" : "false",
+      "f2sa: y runs the T inner steps with z (the paper's box) | false: one y step per iteration");
+  add("f2sa-step-decay", str(f2sa.step_decay),
+      "f2sa: steps decay as k^(-a) (0: constant; the benchmark's 0.5)");
 }
 
 std::vector<std::string> bilevel_option_keys() {
@@ -113,6 +141,42 @@ BlockSamplerOptions block_sampler_options_from(const Config& c) {
 ExactHypergradOptions exact_hypergrad_options_from(const Config& c) {
   ExactHypergradOptions o;
   o.lr = c.get_positive("lr");
+  o.solve = hypergradient_solve_options_from(c);
+  o.validate();
+  return o;
+}
+
+BsvrbOptions bsvrb_options_from(const Config& c, BsvrbVersion version) {
+  BsvrbOptions o;
+  o.version = version;
+  // --lr is shared by every method and defaults to 0.1; BSVRB's reference step on x is 1e-3.
+  if (c.given("lr")) o.lr = c.get_nonnegative("lr");
+  o.alpha = c.get_double("bsvrb-alpha");
+  o.gamma = c.get_double("bsvrb-gamma");
+  o.beta = c.get_double("bsvrb-beta");
+  o.tau = c.get_double("bsvrb-tau");
+  o.tau_v = c.get_double("bsvrb-tau-v");
+  o.hessian_bound = c.get_double("bsvrb-hessian-bound");
+  o.v_bound = c.get_double("bsvrb-v-bound");
+  o.init = bsvrb_init_from_string(c.get("bsvrb-init"));
+  o.sampler = block_sampler_options_from(c);
+  o.solve = hypergradient_solve_options_from(c);
+  o.validate();
+  return o;
+}
+
+F2saOptions f2sa_options_from(const Config& c) {
+  F2saOptions o;
+  o.alpha = c.get_double("f2sa-alpha");
+  o.gamma = c.get_double("f2sa-gamma");
+  o.xi = c.get_double("f2sa-xi");
+  o.lambda0 = c.get_double("f2sa-lambda0");
+  o.lambda_step = c.get_double("f2sa-lambda-step");
+  if (c.get("f2sa-lambda-max") != "none") o.lambda_max = c.get_double("f2sa-lambda-max");
+  o.inner_steps = c.get_int("f2sa-inner-steps");
+  o.y_inner = c.get_bool("f2sa-y-inner");
+  o.step_decay = c.get_double("f2sa-step-decay");
+  o.sampler = block_sampler_options_from(c);
   o.solve = hypergradient_solve_options_from(c);
   o.validate();
   return o;

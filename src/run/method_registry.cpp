@@ -90,11 +90,21 @@ Registry<MethodFactory>& method_registry() {
                  return std::make_unique<ExactHypergradientDescent>(
                      ctx, exact_hypergrad_options_from(c));
                })});
-    // The stochastic bilevel methods (bsvrb1, bsvrb2, f2sa) go here, each as
-    //   m.add({"<name>", "", "bilevel: ...", MethodFactory::bilevel([](const Config& c,
-    //          BilevelContext& ctx) -> std::unique_ptr<Algorithm> { ... })});
-    // reading block_sampler_options_from(c) and their own keys (add them to
-    // add_bilevel_options in run/bilevel_config.cpp, so a non-bilevel method rejects them).
+    m.add({"bsvrb1", "", "bilevel: BSVRB v1 (Hu et al. 2023): MSVR-tracked lower Hessians, STORM on x",
+           MethodFactory::bilevel(
+               [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
+                 return std::make_unique<Bsvrb>(ctx, bsvrb_options_from(c, BsvrbVersion::kV1));
+               })});
+    m.add({"bsvrb2", "", "bilevel: BSVRB v2: Hessian-vector products only, lazy catch-up, projected v",
+           MethodFactory::bilevel(
+               [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
+                 return std::make_unique<Bsvrb>(ctx, bsvrb_options_from(c, BsvrbVersion::kV2));
+               })});
+    m.add({"f2sa", "", "bilevel: F2SA (Kwon et al. 2023): fully first-order penalty method",
+           MethodFactory::bilevel(
+               [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
+                 return std::make_unique<F2sa>(ctx, f2sa_options_from(c));
+               })});
     return m;
   }();
   return r;

@@ -23,8 +23,10 @@
 
 #include "distopt/bilevel/bilevel_problem.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
+#include "distopt/bilevel/bsvrb.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
 #include "distopt/bilevel/exact_hypergradient_descent.hpp"
+#include "distopt/bilevel/f2sa.hpp"
 #include "distopt/bilevel/multitask.hpp"
 #include "distopt/bilevel/problem_registry.hpp"
 #include "distopt/comm/agent_sum.hpp"
@@ -57,6 +59,12 @@ HypergradientSolveOptions hypergradient_solve_options_from(const Config& config)
 BlockSamplerOptions block_sampler_options_from(const Config& config);
 /// exact-hypergrad: --lr (a positive number) and the solve keys; validated.
 ExactHypergradOptions exact_hypergrad_options_from(const Config& config);
+/// --lr (only when given: the default is BSVRB's reference 1e-3, not the common 0.1), the
+/// bsvrb-* keys, the sampler and the evaluation solves; validated.
+BsvrbOptions bsvrb_options_from(const Config& config, BsvrbVersion version);
+/// The f2sa-* keys (f2sa-lambda-max "none": no cap), the sampler and the evaluation solves;
+/// validated.
+F2saOptions f2sa_options_from(const Config& config);
 
 /// Throws ConfigError naming the key when the config mixes families: a key of the bilevel group
 /// given explicitly (Config::given) with a method that does not bring its own problem
