@@ -20,14 +20,14 @@
 #include "distopt/compress/compressed_uplink.hpp"
 #include "distopt/compress/power_sgd_uplink.hpp"
 #include "distopt/compress/step_size.hpp"
-#include "distopt/run/compress_config.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/idx.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
-#include "distopt/run/method_registry.hpp"
 #include "distopt/method/evaluator.hpp"
+#include "distopt/model/objective.hpp"
+#include "distopt/run/compress_config.hpp"
+#include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 
 using namespace distopt;
@@ -106,15 +106,17 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
       if (m.lr == "ef21") kv["feedback"] = "ef21", kv["compressor"] = m.compressor;
       if (m.name == "gd") kv["lr-factor"] = "1";  // gd at its own 1/L
       Config probe_cfg = Config::from_map(train_options(), kv);
-      RunContext probe{comm, *obj, data, pl, 1, Reduction::kAllreduce,
-                       std::vector<double>(n, 1.0 / n)};
-      const double lr = resolve_step_size(probe, step_size_from(probe_cfg), uplink_options_from(probe_cfg));
+      RunContext probe{
+          comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
+      const double lr =
+          resolve_step_size(probe, step_size_from(probe_cfg), uplink_options_from(probe_cfg));
       kv["feedback"] = m.feedback;
       char buf[64];  // the step at full precision
       std::snprintf(buf, sizeof buf, "%.17g", lr);
       kv["lr"] = buf;
       Config cfg = Config::from_map(train_options(), kv);
-      RunContext ctx{comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
+      RunContext ctx{
+          comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
       comm.traffic().restore({}, 0, 0);
       auto algo = make_algorithm(cfg, ctx);
       Evaluator ev(ctx);

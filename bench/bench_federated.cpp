@@ -20,9 +20,9 @@
 #include "distopt/comm/communicator.hpp"
 #include "distopt/comm/environment.hpp"
 #include "distopt/data/load.hpp"
+#include "distopt/method/algorithm.hpp"
 #include "distopt/model/mlp.hpp"
 #include "distopt/model/objective.hpp"
-#include "distopt/method/algorithm.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 

@@ -162,20 +162,23 @@ TEST(Communicator, CountsPassedAllgathervEqualsCountExchanging) {
   const int p = comm.size();
   Placement pl(37, p, comm.rank());  // uneven blocks
   std::vector<double> mine;
-  for (Index a = pl.local_first(); a < pl.end(comm.rank()); ++a) mine.push_back(0.5 * static_cast<double>(a) + 1e-3);
+  for (Index a = pl.local_first(); a < pl.end(comm.rank()); ++a)
+    mine.push_back(0.5 * static_cast<double>(a) + 1e-3);
   std::vector<int> counts;
   for (int r = 0; r < p; ++r) counts.push_back(static_cast<int>(pl.count(r)));
   const auto exchanged = comm.allgatherv(std::span<const double>(mine));
   const auto known = comm.allgatherv(std::span<const double>(mine), std::span<const int>(counts));
   EXPECT_EQ(known, exchanged);
   ASSERT_EQ(known.size(), 37u);
-  for (std::size_t a = 0; a < known.size(); ++a) EXPECT_EQ(known[a], 0.5 * static_cast<double>(a) + 1e-3);
+  for (std::size_t a = 0; a < known.size(); ++a)
+    EXPECT_EQ(known[a], 0.5 * static_cast<double>(a) + 1e-3);
   // A count that disagrees with this rank's buffer is refused before MPI is called.
   std::vector<int> wrong = counts;
   wrong[static_cast<std::size_t>(comm.rank())] += 1;
   EXPECT_THROW(comm.allgatherv(std::span<const double>(mine), std::span<const int>(wrong)), Error);
   std::vector<int> short_counts(counts.begin(), counts.end() - 1);
-  EXPECT_THROW(comm.allgatherv(std::span<const double>(mine), std::span<const int>(short_counts)), Error);
+  EXPECT_THROW(comm.allgatherv(std::span<const double>(mine), std::span<const int>(short_counts)),
+               Error);
 }
 
 TEST(Communicator, DuplicateSharesTrafficAndIsIsolated) {
@@ -216,7 +219,8 @@ TEST(NeighborExchange, RoundTripWithExactByteCounts) {
   for (int j = 0; j < 3; ++j) EXPECT_EQ(in[static_cast<std::size_t>(2 + j)], 10.0 * prev + j);
   // Blocking variant, the other way round, counted to nobody: physical bytes only.
   std::vector<float> back(4, static_cast<float>(me)), got(4, -1);
-  Request s2 = ch.isend(std::span<const float>(back), prev, ch.kind_tag(3), {PeerMessage::kNoAgent});
+  Request s2 =
+      ch.isend(std::span<const float>(back), prev, ch.kind_tag(3), {PeerMessage::kNoAgent});
   const MessageInfo info = ch.recv(std::span<float>(got), next, ch.kind_tag(3));
   s2.wait();
   EXPECT_EQ(info.source, next);
@@ -227,8 +231,8 @@ TEST(NeighborExchange, RoundTripWithExactByteCounts) {
   std::vector<double> mine2 = {7, static_cast<double>(me)}, theirs2(2, -1);
   const int partner = p > 1 ? (me < 2 ? 1 - me : -1) : 0;
   if (partner >= 0) {
-    ch.exchange(std::span<const double>(mine2), std::span<double>(theirs2), partner, ch.edge_tag(123456),
-                {agent, 1});
+    ch.exchange(std::span<const double>(mine2), std::span<double>(theirs2), partner,
+                ch.edge_tag(123456), {agent, 1});
     EXPECT_EQ(theirs2[1], partner);
   }
   ch.count_in_memory(agent, 24);
@@ -238,7 +242,8 @@ TEST(NeighborExchange, RoundTripWithExactByteCounts) {
   EXPECT_EQ(t1.bytes_peer - t0.bytes_peer, 3 * sizeof(double) + ex * sizeof(double) + 24);
   EXPECT_EQ(t1.messages_peer - t0.messages_peer, 2 + ex);
   // Physical: every sent element, headers included, into the parent's counters; receives free.
-  EXPECT_EQ(comm.traffic().mpi_bytes() - b0, 5 * sizeof(double) + 4 * sizeof(float) + ex * 2 * sizeof(double));
+  EXPECT_EQ(comm.traffic().mpi_bytes() - b0,
+            5 * sizeof(double) + 4 * sizeof(float) + ex * 2 * sizeof(double));
   EXPECT_EQ(comm.traffic().mpi_calls() - c0, 2 + ex);
   // Tags are validated.
   EXPECT_EQ(ch.edge_tag(0), NeighborExchange::kEdgeTagBase);

@@ -17,10 +17,10 @@
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
-#include "distopt/run/options.hpp"
 #include "distopt/method/trainer.hpp"
+#include "distopt/model/objective.hpp"
+#include "distopt/run/options.hpp"
 #include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 

@@ -13,15 +13,15 @@
 #include "distopt/compress/compressed_uplink.hpp"
 #include "distopt/compress/ef21_state.hpp"
 #include "distopt/compress/step_size.hpp"
-#include "distopt/run/compress_config.hpp"
 #include "distopt/compress/top_k.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
-#include "distopt/run/options.hpp"
 #include "distopt/method/trainer.hpp"
+#include "distopt/model/objective.hpp"
+#include "distopt/run/compress_config.hpp"
+#include "distopt/run/options.hpp"
 #include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 
@@ -108,10 +108,12 @@ TEST(TheoryStep, MatchesTheEf21Formula) {
   EXPECT_GT(qm, am * 1.01) << "heterogeneous L_i: the quadratic mean exceeds the arithmetic mean";
   const double delta = 2.0 / kDim;
   const double theta = 1 - std::sqrt(1 - delta), beta = (1 - delta) / theta;
-  EXPECT_NEAR(resolve_step_size(*s.ctx, step_size_from(cfg), uplink_options_from(cfg)), 1.0 / (am + qm * std::sqrt(beta / theta)), 1e-15);
+  EXPECT_NEAR(resolve_step_size(*s.ctx, step_size_from(cfg), uplink_options_from(cfg)),
+              1.0 / (am + qm * std::sqrt(beta / theta)), 1e-15);
   auto cfgw = make_config({{"feedback", "ef21w"}, {"lr", "theory"}, {"lr-factor", "3"}});
   RunSetup sw(comm, cfgw);
-  EXPECT_NEAR(resolve_step_size(*sw.ctx, step_size_from(cfgw), uplink_options_from(cfgw)), 3.0 / (am + am * std::sqrt(beta / theta)), 1e-15);
+  EXPECT_NEAR(resolve_step_size(*sw.ctx, step_size_from(cfgw), uplink_options_from(cfgw)),
+              3.0 / (am + am * std::sqrt(beta / theta)), 1e-15);
 }
 
 TEST(ErrorFeedback, Ef21FamilyReachesTargetWhileCompressedGdStalls) {

@@ -11,11 +11,11 @@
 #include "distopt/compress/power_sgd_uplink.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/model/objective.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/method/trainer.hpp"
 #include "distopt/run/trainer_config.hpp"
 
 using namespace distopt;
@@ -78,8 +78,13 @@ TrainRun train(Communicator& comm, std::map<std::string, std::string> kv,
   const Placement pl(kAgents, comm.size(), comm.rank());
   LocalData data = make_local(pl);
   auto obj = make_objective(kProblem, kFeatures, kClasses, Task::kMulticlass, Regularization{});
-  RunContext ctx{comm, *obj, data, pl, cfg.get_uint("seed"),
-                 reduction_from_string(cfg.get("reduction")), std::vector<double>(kAgents, 1.0 / kAgents)};
+  RunContext ctx{comm,
+                 *obj,
+                 data,
+                 pl,
+                 cfg.get_uint("seed"),
+                 reduction_from_string(cfg.get("reduction")),
+                 std::vector<double>(kAgents, 1.0 / kAgents)};
   auto algo = make_algorithm(cfg, ctx);
   Trainer t(ctx, *algo, topt ? *topt : trainer_options_from(cfg));
   TrainRun r;
@@ -139,11 +144,13 @@ TEST(PowerSgd, SameTrajectoryAtAnyRankCountAndExactResume) {
   kv16["eval-every"] = "4";
   kv16["wire-precision"] = "float32";
   const TrainRun full = train(world, kv16);
-  auto first = trainer_options_from(Config::from_map(train_options(), {{"rounds", "10"}, {"eval-every", "4"}}));
+  auto first = trainer_options_from(
+      Config::from_map(train_options(), {{"rounds", "10"}, {"eval-every", "4"}}));
   first.checkpoint_every = 6;
   first.checkpoint_path = ckpt;
   train(world, kv16, first);
-  auto second = trainer_options_from(Config::from_map(train_options(), {{"rounds", "16"}, {"eval-every", "4"}}));
+  auto second = trainer_options_from(
+      Config::from_map(train_options(), {{"rounds", "16"}, {"eval-every", "4"}}));
   second.resume_path = ckpt;
   const TrainRun resumed = train(world, kv16, second);
   EXPECT_EQ((resumed.x - full.x).norm(), 0.0);

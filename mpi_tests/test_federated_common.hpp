@@ -5,7 +5,6 @@
 //   A_i = X_iᵀX_i / n_i,  b_i = A_i⁻¹ X_iᵀ y_i / n_i,
 // a test objective that computes them, hand-built LocalData/RunContext, and run helpers.
 #include <Eigen/Dense>
-
 #include <cmath>
 #include <limits>
 #include <map>
@@ -17,11 +16,11 @@
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/model/objective.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/method/trainer.hpp"
 #include "distopt/run/trainer_config.hpp"
 
 namespace fedtest {
@@ -147,7 +146,11 @@ struct RunSetup {
         placement(p.clients, comm.size(), comm.rank()),
         data(p.local(placement)),
         objective(p.dim),
-        ctx{comm, objective, data, placement, config.get_uint("seed"),
+        ctx{comm,
+            objective,
+            data,
+            placement,
+            config.get_uint("seed"),
             reduction_from_string(config.get("reduction")),
             p.weights(config.get("weighting") == "uniform")} {}
   Config config;

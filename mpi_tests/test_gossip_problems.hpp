@@ -12,8 +12,8 @@
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/model/objective.hpp"
 #include "distopt/run/gossip_config.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
@@ -79,8 +79,8 @@ inline std::unique_ptr<Setup> make_setup(Communicator& comm, const Problem& p,
   s->objective = make_objective(options["problem"], p.d, all.n_classes(), all.task(), reg);
   std::vector<double> weights(static_cast<std::size_t>(p.n), 1.0 / static_cast<double>(p.n));
   s->ctx = std::make_unique<RunContext>(RunContext{comm, *s->objective, s->data, placement,
-                                                   s->config.get_uint("seed"), Reduction::kAllreduce,
-                                                   std::move(weights)});
+                                                   s->config.get_uint("seed"),
+                                                   Reduction::kAllreduce, std::move(weights)});
   return s;
 }
 

@@ -93,13 +93,15 @@ TEST(LibraryApi, GradientDescentFromTypedOptionsEqualsTheConfiguredOne) {
   const Vector x_typed = run(comm, typed, a, 25);
 
   const Config cfg = Config::from_map(
-      train_options(), {{"algorithm", "gd"}, {"lr", "0.5"}, {"compressor", "topk:3"}, {"feedback", "ef21"}});
+      train_options(),
+      {{"algorithm", "gd"}, {"lr", "0.5"}, {"compressor", "topk:3"}, {"feedback", "ef21"}});
   RunParts b(comm);
   auto configured = make_algorithm(cfg, *b.ctx);
   const Vector x_cfg = run(comm, *configured, b, 25);
   ASSERT_EQ(x_typed.size(), kDim);
   EXPECT_GT(x_typed.norm(), 0.0);
-  EXPECT_EQ((x_typed - x_cfg).cwiseAbs().maxCoeff(), 0.0) << "typed options and config strings must agree";
+  EXPECT_EQ((x_typed - x_cfg).cwiseAbs().maxCoeff(), 0.0)
+      << "typed options and config strings must agree";
 }
 
 TEST(LibraryApi, OptionsValidationNamesTheKey) {
@@ -149,7 +151,8 @@ TEST(LibraryApi, UserCompressorWithEf21MatchesTheBuiltInBitForBit) {
   GradientDescent user(*b.ctx, o);
   const Vector x_user = run(comm, user, b, 30);
   EXPECT_EQ((x_user - x_builtin).cwiseAbs().maxCoeff(), 0.0);
-  EXPECT_EQ(comm.traffic().local_total().bytes_up, bytes_builtin) << "same message format, same bytes";
+  EXPECT_EQ(comm.traffic().local_total().bytes_up, bytes_builtin)
+      << "same message format, same bytes";
 
   // A bad parameter of the user's compressor is reported like a built-in's, naming the option.
   o.uplink.compressor = "user-topk:0";

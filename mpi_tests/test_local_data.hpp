@@ -10,8 +10,8 @@
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/model/objective.hpp"
 #include "distopt/run/method_registry.hpp"
 
 namespace distopt::test {

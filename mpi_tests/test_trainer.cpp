@@ -13,11 +13,11 @@
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/method/trainer.hpp"
+#include "distopt/model/objective.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
-#include "distopt/method/trainer.hpp"
 #include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 
@@ -69,8 +69,7 @@ TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
   auto obj = make_objective("logistic", kDim, 2, Task::kBinary, reg);
   std::vector<double> w(kAgents, 1.0 / kAgents);
   RunContext ctx{
-      comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")),
-      w};
+      comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")), w};
   auto algo = make_algorithm(cfg, ctx);
   Trainer t(ctx, *algo, std::move(topt));
   TrainRun r;

@@ -6,6 +6,7 @@
 // exits with 1 if any worker's count differs from the formula or ‖∇f‖² did not drop below 1e-4.
 #include <cstdio>
 
+#include "block_top_k.hpp"
 #include "distopt/comm/communicator.hpp"
 #include "distopt/comm/environment.hpp"
 #include "distopt/data/load.hpp"
@@ -13,7 +14,6 @@
 #include "distopt/method/agent_weights.hpp"
 #include "distopt/method/trainer.hpp"
 #include "distopt/model/objective_registry.hpp"
-#include "block_top_k.hpp"
 
 int main(int argc, char** argv) {
   distopt::Environment env(argc, argv);
@@ -29,12 +29,13 @@ int main(int argc, char** argv) {
   model.reg.l2 = 1e-3;
   auto objective = distopt::make_objective(model, data.n_features, data.n_classes, data.task);
   const auto weights = distopt::agent_weights(data, distopt::Weighting::kSamples);
-  distopt::RunContext ctx{comm, *objective, data, placement, 1, distopt::Reduction::kAllreduce, weights};
+  distopt::RunContext ctx{comm,   *objective, data, placement, 1, distopt::Reduction::kAllreduce,
+                          weights};
 
   distopt::GradientDescentOptions options;
   options.uplink.compressor = "blocktopk:5,2";  // 2 of the 10 blocks of 5 coordinates
   options.uplink.feedback = "ef21";
-  options.lr.theory = true;                     // EF21's step from δ and the workers' L_i
+  options.lr.theory = true;  // EF21's step from δ and the workers' L_i
 
   distopt::GradientDescent gd(ctx, options);
   const double step = distopt::resolve_step_size(ctx, options.lr, options.uplink);  // for printing
@@ -65,9 +66,11 @@ int main(int argc, char** argv) {
     std::printf("compressor %s: d = %lu, delta = %.2f, message %zu bytes (dense %lu)\n",
                 codec->name().c_str(), static_cast<unsigned long>(d), codec->delta(),
                 codec->message_bytes(), static_cast<unsigned long>(d * 8));
-    std::printf("gd + ef21, %ld workers on %d ranks, step %.4f (theory), %lu rounds: grad_norm_sq %.3e (initial %.3e)\n",
-                static_cast<long>(workers), comm.size(), step, static_cast<unsigned long>(rounds),
-                grad_norm_sq, trainer.log().column("grad_norm_sq").front());
+    std::printf(
+        "gd + ef21, %ld workers on %d ranks, step %.4f (theory), %lu rounds: grad_norm_sq %.3e "
+        "(initial %.3e)\n",
+        static_cast<long>(workers), comm.size(), step, static_cast<unsigned long>(rounds),
+        grad_norm_sq, trainer.log().column("grad_norm_sq").front());
     std::printf("uplink bytes per worker: expected %lu = %lu*8 + %lu*%zu, counted %lu (worker 0)\n",
                 static_cast<unsigned long>(expected), static_cast<unsigned long>(d),
                 static_cast<unsigned long>(rounds - 1), codec->message_bytes(),
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
                 summary.final_row.get("bytes_up"), static_cast<long>(workers),
                 static_cast<unsigned long>(expected));
   }
-  const bool total_ok = summary.final_row.get("bytes_up") == static_cast<double>(workers * expected);
+  const bool total_ok =
+      summary.final_row.get("bytes_up") == static_cast<double>(workers * expected);
   return wrong == 0 && total_ok && grad_norm_sq < 1e-4 ? 0 : 1;
 }

@@ -32,7 +32,8 @@ class FedNova final : public distopt::FederatedRound {
     up = (*run.y - *run.x) / static_cast<double>(run.steps);
   }
   // U = Σ p̃_i d_i arrives identically on every rank; τ_eff from the clients' row counts.
-  void server_delta(const distopt::Vector& aggregate, double mass, distopt::Vector& delta) override {
+  void server_delta(const distopt::Vector& aggregate, double mass,
+                    distopt::Vector& delta) override {
     double tau_eff = 0;
     for (distopt::Index i : last_active()) {
       const auto n_i = ctx_.data.agent_rows[static_cast<std::size_t>(i)];

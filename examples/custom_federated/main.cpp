@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   model.problem = "softmax";
   auto objective = distopt::make_objective(model, data.n_features, data.n_classes, data.task);
   const auto weights = distopt::agent_weights(data, distopt::Weighting::kSamples);
-  distopt::RunContext ctx{comm, *objective, data, placement, 1, distopt::Reduction::kAllreduce, weights};
+  distopt::RunContext ctx{comm,   *objective, data, placement, 1, distopt::Reduction::kAllreduce,
+                          weights};
 
   distopt::FederatedOptions options;
   options.schedule.local_epochs = 1;  // τ_i = ⌈n_i / 10⌉ local steps
@@ -43,8 +44,9 @@ int main(int argc, char** argv) {
   const distopt::LocalSolver schedule(options.schedule, 1);
   const auto [lo, hi] = std::minmax_element(data.agent_rows.begin(), data.agent_rows.end());
   if (comm.is_root()) {
-    std::printf("10 clients, %ld to %ld rows: tau_i from %ld to %ld local steps\n", static_cast<long>(*lo),
-                static_cast<long>(*hi), static_cast<long>(schedule.steps_for(*lo)),
+    std::printf("10 clients, %ld to %ld rows: tau_i from %ld to %ld local steps\n",
+                static_cast<long>(*lo), static_cast<long>(*hi),
+                static_cast<long>(schedule.steps_for(*lo)),
                 static_cast<long>(schedule.steps_for(*hi)));
   }
   double g[2];
@@ -57,10 +59,11 @@ int main(int argc, char** argv) {
     g[k] = row.get("grad_norm_sq");
     if (comm.is_root()) {
       std::printf("%-8s %ld rounds: loss %.4f  grad_norm_sq %.3e  test_accuracy %.4f\n",
-                  method->name().c_str(), static_cast<long>(trainer_options.rounds), row.get("loss"), g[k],
-                  row.get("test_accuracy"));
+                  method->name().c_str(), static_cast<long>(trainer_options.rounds),
+                  row.get("loss"), g[k], row.get("test_accuracy"));
     }
   }
-  if (comm.is_root()) std::printf("fednova below fedavg in grad_norm_sq: %s\n", g[1] < g[0] ? "yes" : "no");
+  if (comm.is_root())
+    std::printf("fednova below fedavg in grad_norm_sq: %s\n", g[1] < g[0] ? "yes" : "no");
   return g[1] < g[0] ? 0 : 1;
 }

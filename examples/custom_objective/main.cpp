@@ -36,8 +36,9 @@ class Printer : public distopt::TrainerCallback {
   explicit Printer(bool root) : root_(root) {}
   void on_evaluation(const distopt::MetricRow& row) override {
     if (!root_) return;
-    std::printf("  round %3.0f  loss %.6f  grad_norm_sq %.3e  test_accuracy %.4f\n", row.get("round"),
-                row.get("loss"), row.get("grad_norm_sq"), row.get("test_accuracy"));
+    std::printf("  round %3.0f  loss %.6f  grad_norm_sq %.3e  test_accuracy %.4f\n",
+                row.get("round"), row.get("loss"), row.get("grad_norm_sq"),
+                row.get("test_accuracy"));
   }
 
  private:
@@ -52,8 +53,8 @@ distopt::Vector run_fedspeed(distopt::Communicator& comm, const distopt::LocalDa
   model.problem = problem;
   auto objective = distopt::make_objective(model, data.n_features, data.n_classes, data.task);
   const auto weights = distopt::agent_weights(data, distopt::Weighting::kSamples);
-  distopt::RunContext ctx{comm, *objective, data, placement, /*seed=*/1,
-                          distopt::Reduction::kAllreduce, weights};
+  distopt::RunContext ctx{
+      comm, *objective, data, placement, /*seed=*/1, distopt::Reduction::kAllreduce, weights};
 
   distopt::FedSpeedOptions options;  // typed options, defaults documented in fedspeed.hpp
   options.federated.participation = 0.5;
@@ -77,8 +78,8 @@ distopt::Vector run_fedspeed(distopt::Communicator& comm, const distopt::LocalDa
 int compare(const char* a, const char* b) try {
   const auto xa = distopt::h5::File::open(a).read_doubles("model/x");
   const auto xb = distopt::h5::File::open(b).read_doubles("model/x");
-  const bool same = xa.size() == xb.size() &&
-                    std::memcmp(xa.data(), xb.data(), xa.size() * sizeof(double)) == 0;
+  const bool same =
+      xa.size() == xb.size() && std::memcmp(xa.data(), xb.data(), xa.size() * sizeof(double)) == 0;
   std::printf("/model/x: %zu and %zu values, %s\n", xa.size(), xb.size(),
               same ? "bitwise equal" : "DIFFERENT");
   return same ? 0 : 1;
@@ -106,16 +107,19 @@ int demo(int argc, char** argv) {
   const auto check = distopt::check_gradient(*f, x, data.shard(placement.local_first()));
   const double worst = comm.allreduce_max(std::max(check.grad_rel_error, check.hvp_rel_error));
   if (root) {
-    std::printf("user-logistic: d = %ld, has_hvp = %s, finite-difference check (worst rel. error) %.1e\n",
-                static_cast<long>(f->dim()), f->has_hvp() ? "yes" : "no", worst);
+    std::printf(
+        "user-logistic: d = %ld, has_hvp = %s, finite-difference check (worst rel. error) %.1e\n",
+        static_cast<long>(f->dim()), f->has_hvp() ? "yes" : "no", worst);
     std::printf("fedspeed on user-logistic, 8 clients on %d ranks:\n", comm.size());
   }
 
   distopt::Summary mine, builtin;
   const distopt::Vector x_user = run_fedspeed(comm, data, placement, "user-logistic", true, &mine);
-  const distopt::Vector x_builtin = run_fedspeed(comm, data, placement, "logistic", false, &builtin);
-  const bool same = x_user.size() == x_builtin.size() &&
-                    std::memcmp(x_user.data(), x_builtin.data(), x_user.size() * sizeof(double)) == 0;
+  const distopt::Vector x_builtin =
+      run_fedspeed(comm, data, placement, "logistic", false, &builtin);
+  const bool same =
+      x_user.size() == x_builtin.size() &&
+      std::memcmp(x_user.data(), x_builtin.data(), x_user.size() * sizeof(double)) == 0;
   if (root) {
     const auto& row = mine.final_row;
     std::printf("reached after %ld rounds: loss %.6f, grad_norm_sq %.3e, test_accuracy %.4f\n",

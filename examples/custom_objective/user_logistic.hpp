@@ -53,7 +53,8 @@ class UserLogistic final : public distopt::Objective {
 
   // Adds Σ_r σ(z_r)σ(−z_r)(a_rᵀv) a_r: both products X_c [x v] in one pass over the chunk.
   bool has_hvp() const override { return true; }
-  void sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows, Vector& out) const override {
+  void sum_hvp(const Vector& x, const Vector& v, const DataBlock& rows,
+               Vector& out) const override {
     namespace chunks = distopt::chunks;
     const Index chunk = chunks::max_chunk_rows(rows, 0);
     chunks::reserve_rows(w_, chunk);
@@ -88,7 +89,8 @@ class UserLogistic final : public distopt::Objective {
   // strongly convex). Methods with theoretical step sizes read these.
   double smoothness(const DataBlock& rows) const override {
     const double data =
-        rows.rows() > 0 ? 0.25 * distopt::gram_lambda_max(rows) / static_cast<double>(rows.rows()) : 0.0;
+        rows.rows() > 0 ? 0.25 * distopt::gram_lambda_max(rows) / static_cast<double>(rows.rows())
+                        : 0.0;
     return data + distopt::regularization_smoothness(regularization());
   }
   double strong_convexity(const DataBlock&) const override {

@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   auto objective = distopt::make_objective(distopt::ObjectiveOptions{}, data.n_features,
                                            data.n_classes, data.task);  // logistic
   const auto weights = distopt::agent_weights(data, distopt::Weighting::kSamples);
-  distopt::RunContext ctx{comm, *objective, data, placement, 1, distopt::Reduction::kAllreduce, weights};
+  distopt::RunContext ctx{comm,   *objective, data, placement, 1, distopt::Reduction::kAllreduce,
+                          weights};
 
   distopt::GradientDescentOptions options;
   options.lr.value = 4.0;
@@ -53,9 +54,9 @@ int main(int argc, char** argv) {
   const distopt::Summary summary = trainer.run();
 
   // The result file, written by rank 0, with what this program ran with as /config.
-  const std::map<std::string, std::string> ran_with = {
-      {"algorithm", "gd"}, {"problem", "logistic"}, {"data", data_path},
-      {"agents", "4"},     {"lr", "4"},             {"rounds", "200"}};
+  const std::map<std::string, std::string> ran_with = {{"algorithm", "gd"}, {"problem", "logistic"},
+                                                       {"data", data_path}, {"agents", "4"},
+                                                       {"lr", "4"},         {"rounds", "200"}};
   const std::map<std::string, distopt::RowMatrix> no_extras;
   if (comm.is_root()) {
     const distopt::MetricLog& log = trainer.log();
@@ -65,13 +66,15 @@ int main(int argc, char** argv) {
     std::printf("%s: %ld training rows, %ld test rows, %ld features\n", data_path.c_str(),
                 static_cast<long>(data.total_train), static_cast<long>(data.total_test),
                 static_cast<long>(data.n_features));
-    std::printf("gd, 4 agents on %d ranks, %ld rounds: loss %.6f, grad_norm_sq %.3e, test_accuracy %.4f\n",
-                comm.size(), static_cast<long>(summary.rounds_done), row.get("loss"),
-                row.get("grad_norm_sq"), row.get("test_accuracy"));
+    std::printf(
+        "gd, 4 agents on %d ranks, %ld rounds: loss %.6f, grad_norm_sq %.3e, test_accuracy %.4f\n",
+        comm.size(), static_cast<long>(summary.rounds_done), row.get("loss"),
+        row.get("grad_norm_sq"), row.get("test_accuracy"));
     // Read back what was written.
     const auto file = distopt::h5::File::open(output);
-    std::printf("wrote %s: /model/x has %zu values, /metrics/loss %zu evaluations\n", output.c_str(),
-                file.read_doubles("model/x").size(), file.read_doubles("metrics/loss").size());
+    std::printf("wrote %s: /model/x has %zu values, /metrics/loss %zu evaluations\n",
+                output.c_str(), file.read_doubles("model/x").size(),
+                file.read_doubles("metrics/loss").size());
   }
   return summary.final_row.get("grad_norm_sq") < 1e-10 ? 0 : 1;
 }

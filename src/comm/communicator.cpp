@@ -24,14 +24,22 @@ int to_int_count(std::size_t n, const char* what) {
 /// need the typed MPI_UINT8_T.
 MPI_Datatype mpi_type(ElementType t, bool reduction = false) {
   switch (t) {
-    case ElementType::kUint8: return reduction ? MPI_UINT8_T : MPI_BYTE;
-    case ElementType::kInt8: return MPI_INT8_T;
-    case ElementType::kInt32: return MPI_INT32_T;
-    case ElementType::kUint32: return MPI_UINT32_T;
-    case ElementType::kInt64: return MPI_INT64_T;
-    case ElementType::kUint64: return MPI_UINT64_T;
-    case ElementType::kFloat: return MPI_FLOAT;
-    case ElementType::kDouble: return MPI_DOUBLE;
+    case ElementType::kUint8:
+      return reduction ? MPI_UINT8_T : MPI_BYTE;
+    case ElementType::kInt8:
+      return MPI_INT8_T;
+    case ElementType::kInt32:
+      return MPI_INT32_T;
+    case ElementType::kUint32:
+      return MPI_UINT32_T;
+    case ElementType::kInt64:
+      return MPI_INT64_T;
+    case ElementType::kUint64:
+      return MPI_UINT64_T;
+    case ElementType::kFloat:
+      return MPI_FLOAT;
+    case ElementType::kDouble:
+      return MPI_DOUBLE;
   }
   throw Error("communicator: unknown element type");
 }
@@ -39,35 +47,46 @@ MPI_Datatype mpi_type(ElementType t, bool reduction = false) {
 std::size_t size_of(ElementType t) {
   switch (t) {
     case ElementType::kUint8:
-    case ElementType::kInt8: return 1;
+    case ElementType::kInt8:
+      return 1;
     case ElementType::kInt32:
     case ElementType::kUint32:
-    case ElementType::kFloat: return 4;
+    case ElementType::kFloat:
+      return 4;
     case ElementType::kInt64:
     case ElementType::kUint64:
-    case ElementType::kDouble: return 8;
+    case ElementType::kDouble:
+      return 8;
   }
   throw Error("communicator: unknown element type");
 }
 
 MPI_Op mpi_op(detail::ReduceOp op) {
   switch (op) {
-    case detail::ReduceOp::kSum: return MPI_SUM;
-    case detail::ReduceOp::kMax: return MPI_MAX;
-    case detail::ReduceOp::kMin: return MPI_MIN;
+    case detail::ReduceOp::kSum:
+      return MPI_SUM;
+    case detail::ReduceOp::kMax:
+      return MPI_MAX;
+    case detail::ReduceOp::kMin:
+      return MPI_MIN;
   }
   throw Error("communicator: unknown reduction");
 }
 
-int mpi_source(int source) { return source == Communicator::any_source ? MPI_ANY_SOURCE : source; }
-int mpi_tag(int tag) { return tag == Communicator::any_tag ? MPI_ANY_TAG : tag; }
+int mpi_source(int source) {
+  return source == Communicator::any_source ? MPI_ANY_SOURCE : source;
+}
+int mpi_tag(int tag) {
+  return tag == Communicator::any_tag ? MPI_ANY_TAG : tag;
+}
 
 MessageInfo info_from(const MPI_Status& st, MPI_Datatype type) {
   int count = 0;
   detail::check_mpi(MPI_Get_count(&st, type, &count), "MPI_Get_count");
   int size = 1;
   detail::check_mpi(MPI_Type_size(type, &size), "MPI_Type_size");
-  return {st.MPI_SOURCE, st.MPI_TAG, static_cast<std::size_t>(count) * static_cast<std::size_t>(size)};
+  return {st.MPI_SOURCE, st.MPI_TAG,
+          static_cast<std::size_t>(count) * static_cast<std::size_t>(size)};
 }
 }  // namespace
 
@@ -117,10 +136,15 @@ void wait_all(std::vector<Request>& requests) {
 
 // ---------------- Communicator ----------------
 
-Communicator Communicator::world() { return from_native(MPI_COMM_WORLD, false); }
-Communicator Communicator::self() { return from_native(MPI_COMM_SELF, false); }
+Communicator Communicator::world() {
+  return from_native(MPI_COMM_WORLD, false);
+}
+Communicator Communicator::self() {
+  return from_native(MPI_COMM_SELF, false);
+}
 
-Communicator::Communicator(const detail::NativeHandle& comm, bool owned) : comm_(comm), owned_(owned) {
+Communicator::Communicator(const detail::NativeHandle& comm, bool owned)
+    : comm_(comm), owned_(owned) {
   const MPI_Comm c = native(*this);
   check_mpi(MPI_Comm_rank(c, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(c, &size_), "MPI_Comm_size");
@@ -131,7 +155,11 @@ Communicator::Communicator(const detail::NativeHandle& comm, bool owned) : comm_
 }
 
 Communicator::Communicator(Communicator&& o) noexcept
-    : comm_(o.comm_), owned_(o.owned_), rank_(o.rank_), size_(o.size_), max_tag_(o.max_tag_),
+    : comm_(o.comm_),
+      owned_(o.owned_),
+      rank_(o.rank_),
+      size_(o.size_),
+      max_tag_(o.max_tag_),
       own_traffic_(std::move(o.own_traffic_)),
       traffic_(o.traffic_ == &o.own_traffic_ ? &own_traffic_ : o.traffic_) {
   o.owned_ = false;
@@ -191,8 +219,8 @@ void Communicator::broadcast(std::string& s, int root) {
   s.assign(b.begin(), b.end());
 }
 
-void Communicator::exchange_counts(std::size_t n, std::vector<int>& counts, std::vector<int>& displs,
-                                   const char* what) {
+void Communicator::exchange_counts(std::size_t n, std::vector<int>& counts,
+                                   std::vector<int>& displs, const char* what) {
   const int mine = to_int_count(n, what);
   counts.resize(static_cast<std::size_t>(size_));
   check_mpi(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, native(*this)),
@@ -214,8 +242,8 @@ void Communicator::gather_counts(std::size_t n, int root, std::vector<int>& coun
   }
 }
 
-void Communicator::check_counts(std::size_t n, std::span<const int> counts, std::vector<int>& displs,
-                                const char* what) const {
+void Communicator::check_counts(std::size_t n, std::span<const int> counts,
+                                std::vector<int>& displs, const char* what) const {
   if (counts.size() != static_cast<std::size_t>(size_)) {
     throw Error(std::string(what) + ": " + std::to_string(counts.size()) + " counts for " +
                 std::to_string(size_) + " ranks");
@@ -249,8 +277,9 @@ void Communicator::allgatherv_raw(const void* mine, std::size_t n, void* out,
             "MPI_Allgatherv");
 }
 
-void Communicator::gatherv_raw(const void* mine, std::size_t n, void* out, std::span<const int> counts,
-                               const std::vector<int>& displs, ElementType t, int root) {
+void Communicator::gatherv_raw(const void* mine, std::size_t n, void* out,
+                               std::span<const int> counts, const std::vector<int>& displs,
+                               ElementType t, int root) {
   check_mpi(MPI_Gatherv(mine, to_int_count(n, "gatherv"), mpi_type(t), out, counts.data(),
                         displs.data(), mpi_type(t), root, native(*this)),
             "MPI_Gatherv");

@@ -12,8 +12,8 @@ int NeighborExchange::edge_tag(std::int64_t edge) const {
   if (edge < 0) throw Error("NeighborExchange: negative edge " + std::to_string(edge));
   const int tag = kEdgeTagBase + static_cast<int>(edge % kEdgeTagSpan);
   if (tag > comm_.max_tag()) {
-    throw Error("NeighborExchange: tag " + std::to_string(tag) + " of edge " + std::to_string(edge) +
-                " exceeds MPI's max_tag " + std::to_string(comm_.max_tag()));
+    throw Error("NeighborExchange: tag " + std::to_string(tag) + " of edge " +
+                std::to_string(edge) + " exceeds MPI's max_tag " + std::to_string(comm_.max_tag()));
   }
   return tag;
 }

@@ -12,8 +12,9 @@ constexpr std::uint8_t kCompressed = 0;
 constexpr std::uint8_t kDense = 1;
 }  // namespace
 
-CompressedUplink::CompressedUplink(Communicator& comm, Reduction reduction, const Placement& placement,
-                                   Index dim, CompressedUplinkOptions options)
+CompressedUplink::CompressedUplink(Communicator& comm, Reduction reduction,
+                                   const Placement& placement, Index dim,
+                                   CompressedUplinkOptions options)
     : comm_(comm),
       memory_sum_(comm, reduction),
       placement_(placement),

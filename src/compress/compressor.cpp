@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "distopt/core/error.hpp"
 #include "distopt/compress/compressor_registry.hpp"
+#include "distopt/core/error.hpp"
 #include "distopt/core/parse.hpp"
 
 namespace distopt {
@@ -35,13 +35,14 @@ Index parse_k(const std::string& option, const std::string& text, Index dim) {
   return std::max<Index>(1, std::min(k, dim));
 }
 
-std::unique_ptr<Compressor> make_compressor(const std::string& spec, Index dim, WirePrecision precision,
-                                            const std::string& option) {
+std::unique_ptr<Compressor> make_compressor(const std::string& spec, Index dim,
+                                            WirePrecision precision, const std::string& option) {
   if (dim < 1) throw ConfigError(option, "the model has no parameters to compress");
   const SpecParts parts = split_spec(spec);
   const auto& entry = compressor_registry().get(parts.kind, spec, option);
   if (!entry.make.make) {
-    throw ConfigError(option, "'" + parts.kind + "' is not a vector compressor (it is an uplink of its own)");
+    throw ConfigError(
+        option, "'" + parts.kind + "' is not a vector compressor (it is an uplink of its own)");
   }
   return entry.make.make(CompressorArgs{spec, parts.arg, parts.has_arg, dim, precision, option});
 }

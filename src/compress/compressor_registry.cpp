@@ -17,11 +17,14 @@ void CompressorArgs::no_arg() const {
   if (has_arg) throw ConfigError(option, "'" + split_spec(spec).kind + "' takes no parameter");
 }
 
-Index CompressorArgs::count_or_fraction() const { return parse_k(option, arg, dim); }
+Index CompressorArgs::count_or_fraction() const {
+  return parse_k(option, arg, dim);
+}
 
 std::int64_t CompressorArgs::positive_int(const std::string& what) const {
   const std::string kind = split_spec(spec).kind;
-  if (arg.empty()) throw ConfigError(option, kind + " needs " + what + ": " + kind + ":<" + what + ">");
+  if (arg.empty())
+    throw ConfigError(option, kind + " needs " + what + ": " + kind + ":<" + what + ">");
   const std::int64_t v = parse_int(option, arg);
   if (v < 1) throw ConfigError(option, kind + " " + what + " must be at least 1 (got " + arg + ")");
   return v;
@@ -36,7 +39,8 @@ Registry<CompressorKind>& compressor_registry() {
       k.make = std::move(f);
       return k;
     };
-    c.add({"none", "", "no compression (d values)", vector([](const CompressorArgs& a) -> std::unique_ptr<Compressor> {
+    c.add({"none", "", "no compression (d values)",
+           vector([](const CompressorArgs& a) -> std::unique_ptr<Compressor> {
              a.no_arg();
              return std::make_unique<Identity>(a.dim, a.precision);
            })});
@@ -54,7 +58,8 @@ Registry<CompressorKind>& compressor_registry() {
                throw ConfigError(a.option, "qsgd needs the number of levels: qsgd:<levels>");
              }
              const std::int64_t s = parse_int(a.option, a.arg);
-             if (s < 1) throw ConfigError(a.option, "qsgd levels must be at least 1 (got " + a.arg + ")");
+             if (s < 1)
+               throw ConfigError(a.option, "qsgd levels must be at least 1 (got " + a.arg + ")");
              if (s > (1 << 24)) {
                throw ConfigError(a.option, "qsgd levels must be at most 2^24 (got " + a.arg + ")");
              }
@@ -70,15 +75,20 @@ Registry<CompressorKind>& compressor_registry() {
              a.no_arg();
              return std::make_unique<ScaledSign>(a.dim, a.precision);
            })});
-    c.add({"powersgd", "powersgd:<rank>", "PowerSGD: rank-r factors of each matrix block (uplink only)",
-           {{}, [](RunContext& ctx, const CompressorArgs& a, std::uint64_t seed) -> std::unique_ptr<Uplink> {
+    c.add({"powersgd",
+           "powersgd:<rank>",
+           "PowerSGD: rank-r factors of each matrix block (uplink only)",
+           {{},
+            [](RunContext& ctx, const CompressorArgs& a,
+               std::uint64_t seed) -> std::unique_ptr<Uplink> {
               if (!a.has_arg || a.arg.empty()) {
                 throw ConfigError(a.option, "powersgd needs a rank: powersgd:<rank>");
               }
               const std::int64_t rank = parse_int(a.option, a.arg);
               if (rank < 1) throw ConfigError(a.option, "powersgd rank must be at least 1");
               return std::make_unique<PowerSgdUplink>(ctx.comm, ctx.reduction, ctx.placement,
-                                                      ctx.objective.layout(), rank, a.precision, seed);
+                                                      ctx.objective.layout(), rank, a.precision,
+                                                      seed);
             }}});
     return c;
   }();

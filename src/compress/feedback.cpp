@@ -11,16 +11,24 @@ Registry<FeedbackMechanism>& feedback_registry() {
   static Registry<FeedbackMechanism> r = [] {
     Registry<FeedbackMechanism> f("feedback", "feedback");
     f.add({"none", "", "no error feedback: the compressed vector is used as it is", {}});
-    f.add({"ef14", "", "EF14 (Seide et al. 2014): the agent adds its last compression error",
+    f.add({"ef14",
+           "",
+           "EF14 (Seide et al. 2014): the agent adds its last compression error",
            {false, false, TheoryStep::kNone,
             [](Index dim, const UplinkOptions&) { return std::make_unique<Ef14State>(dim); }}});
-    f.add({"ef21", "", "EF21 (Richtarik et al. 2021): agents and server track g_a",
+    f.add({"ef21",
+           "",
+           "EF21 (Richtarik et al. 2021): agents and server track g_a",
            {true, false, TheoryStep::kEf21,
             [](Index dim, const UplinkOptions&) { return std::make_unique<Ef21State>(dim); }}});
-    f.add({"ef21w", "", "EF21-W: EF21 with agents weighted by their smoothness L_a",
+    f.add({"ef21w",
+           "",
+           "EF21-W: EF21 with agents weighted by their smoothness L_a",
            {true, true, TheoryStep::kEf21W,
             [](Index dim, const UplinkOptions&) { return std::make_unique<Ef21State>(dim); }}});
-    f.add({"econtrol", "", "EControl (Gao et al. 2024): feedback of strength --econtrol-eta",
+    f.add({"econtrol",
+           "",
+           "EControl (Gao et al. 2024): feedback of strength --econtrol-eta",
            {true, false, TheoryStep::kNone, [](Index dim, const UplinkOptions& o) {
               return std::make_unique<EControlState>(dim, o.econtrol_eta);
             }}});

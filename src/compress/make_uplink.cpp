@@ -1,15 +1,14 @@
 // Selection of the uplink from its options (UplinkOptions: --compressor, --feedback,
-// --wire-precision, --econtrol-eta): the dense uplink when nothing is compressed, PowerSGD for powersgd:<rank>,
-// a CompressedUplink otherwise; and of the downlink (--compressor-down, see downlink.hpp). Every
-// option is validated here, before any training.
-#include "distopt/compress/uplink.hpp"
-
+// --wire-precision, --econtrol-eta): the dense uplink when nothing is compressed, PowerSGD for
+// powersgd:<rank>, a CompressedUplink otherwise; and of the downlink (--compressor-down, see
+// downlink.hpp). Every option is validated here, before any training.
 #include <cmath>
 
 #include "distopt/compress/compressed_uplink.hpp"
 #include "distopt/compress/compressor_registry.hpp"
 #include "distopt/compress/downlink.hpp"
 #include "distopt/compress/step_size.hpp"
+#include "distopt/compress/uplink.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/parse.hpp"
@@ -36,7 +35,8 @@ void UplinkOptions::validate() const {
 
 void DownlinkOptions::validate() const {}
 
-std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& options, const std::string& stream) {
+std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& options,
+                                    const std::string& stream) {
   options.validate();
   const std::string& spec = options.compressor;
   const FeedbackMechanism& feedback = feedback_mechanism(options.feedback);
@@ -50,10 +50,11 @@ std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& option
   if (kind.make_uplink) {
     // A scheme that is an uplink of its own (PowerSGD).
     if (!feedback.stateless()) {
-      throw ConfigError("feedback", parts.kind + " keeps its own error memory: use --feedback none");
+      throw ConfigError("feedback",
+                        parts.kind + " keeps its own error memory: use --feedback none");
     }
-    return kind.make_uplink(ctx, CompressorArgs{spec, parts.arg, parts.has_arg, d, precision, "compressor"},
-                            seed);
+    return kind.make_uplink(
+        ctx, CompressorArgs{spec, parts.arg, parts.has_arg, d, precision, "compressor"}, seed);
   }
   if (spec == "none" && feedback.stateless() && precision == WirePrecision::kFloat64) {
     return std::make_unique<DenseUplink>(ctx.comm, ctx.reduction, value_bytes(precision));
@@ -80,15 +81,16 @@ std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& option
 }
 
 std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const DownlinkOptions& options,
-                                       const std::string& stream) {
+                                        const std::string& stream) {
   options.validate();
   const std::string& spec = options.compressor;
   const auto precision = options.precision;
   if (spec == "none") return nullptr;  // the model goes down dense, exactly as without the option
   const SpecParts parts = split_spec(spec);
   if (!compressor_registry().get(parts.kind, spec, "compressor-down").make.make) {
-    throw ConfigError("compressor-down", parts.kind + " is not supported on the downlink (use a vector "
-                                         "compressor: topk, randk, qsgd, natural, sign, ...)");
+    throw ConfigError("compressor-down", parts.kind +
+                                             " is not supported on the downlink (use a vector "
+                                             "compressor: topk, randk, qsgd, natural, sign, ...)");
   }
   auto compressor = make_compressor(spec, ctx.objective.dim(), precision, "compressor-down");
   return std::make_unique<Downlink>(std::move(compressor), stream_seed(ctx.seed, stream));

@@ -63,9 +63,10 @@ double resolve_step_size(RunContext& ctx, const StepSize& lr, const UplinkOption
   const std::string spec = uplink.compressor;
   const bool uncompressed = spec == "none";
   if (!(feedback.theory != TheoryStep::kNone || (uncompressed && feedback.stateless()))) {
-    throw ConfigError("lr", "'theory' is defined for --feedback ef21|ef21w and for uncompressed gd "
-                            "(got --compressor " + spec + " --feedback " + uplink.feedback +
-                            "); give a number");
+    throw ConfigError("lr",
+                      "'theory' is defined for --feedback ef21|ef21w and for uncompressed gd "
+                      "(got --compressor " +
+                          spec + " --feedback " + uplink.feedback + "); give a number");
   }
   if (compressor_registry().get(split_spec(spec).kind, spec).make.make_uplink) {
     throw ConfigError("lr", "'theory' is not defined for " + spec + "; give a number");

@@ -13,7 +13,8 @@ namespace distopt {
 
 namespace {
 // --grad-rates: "auto", "uniform" or a comma list of <node>[-<node>]:<rate> (other nodes: rate 1).
-std::vector<double> gradient_rates(const std::string& spec, const GossipProblem& problem, bool wall) {
+std::vector<double> gradient_rates(const std::string& spec, const GossipProblem& problem,
+                                   bool wall) {
   const Index n = problem.nodes();
   std::vector<double> rates(static_cast<std::size_t>(n), 1.0);
   if (spec == "uniform") return rates;
@@ -68,8 +69,8 @@ Dadao::Dadao(RunContext& ctx, DadaoOptions options) : ctx_(ctx), problem_(ctx, o
                             "strong-convexity constant is 0: set --l2 > 0");
   }
   const auto& sp = problem_.spectrum();
-  const double lc = options.comm_rate ? *options.comm_rate
-                                      : DadaoConstants::default_comm_rate(sp.chi1, sp.chi2);
+  const double lc =
+      options.comm_rate ? *options.comm_rate : DadaoConstants::default_comm_rate(sp.chi1, sp.chi2);
   c_ = DadaoConstants::make(problem_.L(), problem_.mu(), sp.chi1, sp.chi2, lc);
   ode_ = std::make_unique<DadaoOde>(c_);
   schedule_ = EventSchedule(problem_.graph(), ctx.seed, 1.0, c_.comm_rate);

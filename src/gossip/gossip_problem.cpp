@@ -12,7 +12,9 @@
 
 namespace distopt {
 
-void GossipOptions::validate() const { cost.validate(); }
+void GossipOptions::validate() const {
+  cost.validate();
+}
 
 GossipProblem::GossipProblem(RunContext& ctx, const GossipOptions& options)
     : ctx_(ctx),
@@ -68,11 +70,13 @@ RowMatrix gather_nodes(Communicator& comm, const Placement& placement, const Row
   std::vector<int> counts(static_cast<std::size_t>(comm.size()));
   for (int r = 0; r < comm.size(); ++r) {
     const Index c = placement.count(r) * d;
-    if (c > std::numeric_limits<int>::max()) throw Error("gather_nodes: more than 2^31 values on a rank");
+    if (c > std::numeric_limits<int>::max())
+      throw Error("gather_nodes: more than 2^31 values on a rank");
     counts[static_cast<std::size_t>(r)] = static_cast<int>(c);
   }
-  const auto all = comm.allgatherv(
-      std::span<const double>(local.data(), static_cast<std::size_t>(local.size())), std::span<const int>(counts));
+  const auto all =
+      comm.allgatherv(std::span<const double>(local.data(), static_cast<std::size_t>(local.size())),
+                      std::span<const int>(counts));
   if (static_cast<Index>(all.size()) != n * d) throw Error("gather_nodes: wrong total size");
   RowMatrix X(n, d);
   std::copy(all.begin(), all.end(), X.data());

@@ -51,9 +51,11 @@ void SyncGossip::gossip_once() {
     const int tag = channel.edge_tag(e);
     slot[e] = static_cast<Index>(r);
     reqs.push_back(channel.irecv(
-        std::span<double>(recv_.row(static_cast<Index>(r)).data(), static_cast<std::size_t>(d)), peer, tag));
+        std::span<double>(recv_.row(static_cast<Index>(r)).data(), static_cast<std::size_t>(d)),
+        peer, tag));
     reqs.push_back(channel.isend(
-        std::span<const double>(X_.row(i - first).data(), static_cast<std::size_t>(d)), peer, tag, {i}));
+        std::span<const double>(X_.row(i - first).data(), static_cast<std::size_t>(d)), peer, tag,
+        {i}));
   }
   wait_all(reqs);
   const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);

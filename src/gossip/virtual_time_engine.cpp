@@ -68,8 +68,8 @@ void VirtualTimeEngine::comm_event(const Event& ev) {
   send_[2] = static_cast<double>(ev.seq);
   a.message(Eigen::Map<Vector>(send_.data() + kHeader, d));
   // [event id, y+z] each way on the edge's tag; the id is protocol, the d values are payload.
-  channel.exchange(std::span<const double>(send_), std::span<double>(recv_), peer, channel.edge_tag(ev.key),
-                   {mine, kHeader});
+  channel.exchange(std::span<const double>(send_), std::span<double>(recv_), peer,
+                   channel.edge_tag(ev.key), {mine, kHeader});
   if (recv_[0] != send_[0] || recv_[1] != send_[1] || recv_[2] != send_[2]) {
     throw Error("DADAO virtual time: edge " + std::to_string(ev.key) + " expected event (" +
                 std::to_string(ev.round) + ", " + std::to_string(ev.seq) + ") from rank " +

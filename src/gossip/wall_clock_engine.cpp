@@ -46,8 +46,8 @@ double WallClockEngine::now() const {
 void WallClockEngine::send(int dest, int kind, std::vector<double> buf, Index from) {
   NeighborExchange& channel = problem_.exchange();
   sends_.push_back({std::move(buf), Request()});
-  sends_.back().req = channel.isend(std::span<const double>(sends_.back().buf), dest, channel.kind_tag(kind),
-                                    {from, kHeader});
+  sends_.back().req = channel.isend(std::span<const double>(sends_.back().buf), dest,
+                                    channel.kind_tag(kind), {from, kHeader});
 }
 
 void WallClockEngine::reap_sends(bool wait) {

@@ -1,8 +1,8 @@
 #include "distopt/method/evaluator.hpp"
 
 #include "distopt/data/local_data.hpp"
-#include "distopt/model/objective.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/model/objective.hpp"
 
 namespace distopt {
 
@@ -36,7 +36,8 @@ Evaluation Evaluator::evaluate(const Vector& x) {
     if (shard.rows() == 0) continue;
     ga.setZero();
     const double l = obj.sum_loss(x, shard, &ga);
-    const double w = ctx_.agent_weights[static_cast<std::size_t>(a)] / static_cast<double>(shard.rows());
+    const double w =
+        ctx_.agent_weights[static_cast<std::size_t>(a)] / static_cast<double>(shard.rows());
     buf_.head(d).noalias() += w * ga;
     buf_[d] += w * l;
     const Index c = obj.sum_correct(x, shard);

@@ -9,7 +9,9 @@ namespace distopt {
 void StateArchive::put(const std::string& key, const Eigen::Ref<const Vector>& v) {
   doubles_[key].assign(v.data(), v.data() + v.size());
 }
-void StateArchive::put(const std::string& key, std::vector<double> v) { doubles_[key] = std::move(v); }
+void StateArchive::put(const std::string& key, std::vector<double> v) {
+  doubles_[key] = std::move(v);
+}
 void StateArchive::put_u64(const std::string& key, std::vector<std::uint64_t> v) {
   counts_[key] = std::move(v);
 }

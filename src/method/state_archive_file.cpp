@@ -46,8 +46,8 @@ void StateArchive::save(Communicator& comm, const std::string& path) const {
   // Sizes of every rank's archive, to split the gathered bytes on rank 0.
   GatheredBytes sizes;
   const std::uint64_t n = mine.size();
-  comm.allgatherv(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(&n), sizeof n),
-                  sizes);
+  comm.allgatherv(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(&n), sizeof n), sizes);
   comm.agree_on_errors([&] {
     if (!comm.is_root()) return;
     StateArchive merged;
@@ -82,14 +82,16 @@ void StateArchive::save(Communicator& comm, const std::string& path) const {
 
 StateArchive StateArchive::load(const std::string& path) {
   auto f = h5::File::open(path);
-  if (!f.has_attr("kind") || f.attr_string("kind") != "distopt-checkpoint" || !f.is_group("state")) {
+  if (!f.has_attr("kind") || f.attr_string("kind") != "distopt-checkpoint" ||
+      !f.is_group("state")) {
     throw FileError(path, "not a distopt checkpoint (no /state group)");
   }
   StateArchive a;
   const auto state = f.group("state");
   read_tree(state, "", a);
   if (state.has_attr(kEmptyKeys)) {
-    for (const auto& k : split_nonempty(state.attr_string(kEmptyKeys), '\n')) a.put(k, std::vector<double>{});
+    for (const auto& k : split_nonempty(state.attr_string(kEmptyKeys), '\n'))
+      a.put(k, std::vector<double>{});
   }
   return a;
 }

@@ -15,15 +15,21 @@ namespace distopt {
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+extern "C" void on_stop_signal(int) {
+  g_stop = 1;
+}
 }  // namespace
 
 void install_stop_signal_handlers() {
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
 }
-bool stop_requested() { return g_stop != 0; }
-void clear_stop_request() { g_stop = 0; }
+bool stop_requested() {
+  return g_stop != 0;
+}
+void clear_stop_request() {
+  g_stop = 0;
+}
 
 // ---------------- target metric ----------------
 
@@ -77,9 +83,14 @@ MetricRow Trainer::evaluate(std::int64_t round, double wall) {
   }
   // Global counters: summed over ranks. Logical traffic is per agent; the totals are over agents.
   const auto t = ctx_.comm.traffic().local_total();
-  std::uint64_t c[8] = {algo_.local_grad_evals(), t.bytes(),       t.bytes_up,
-                        t.bytes_down,            t.bytes_peer,    t.messages(),
-                        0,                       0};
+  std::uint64_t c[8] = {algo_.local_grad_evals(),
+                        t.bytes(),
+                        t.bytes_up,
+                        t.bytes_down,
+                        t.bytes_peer,
+                        t.messages(),
+                        0,
+                        0};
   c[6] = ctx_.comm.traffic().mpi_bytes();
   ctx_.comm.allreduce_sum(std::span<std::uint64_t>(c, 8));
   row.set("grad_evals", static_cast<double>(c[0]));
@@ -110,8 +121,9 @@ void Trainer::checkpoint(std::int64_t round, double wall, const std::string& pat
     a.put_u64("trainer/metric_names/" + std::to_string(i), std::move(name));
   }
   for (const auto& [agent, t] : ctx_.comm.traffic().per_agent()) {
-    a.put_u64(StateArchive::agent_key(agent, "traffic"),
-              {t.bytes_up, t.messages_up, t.bytes_down, t.messages_down, t.bytes_peer, t.messages_peer});
+    a.put_u64(
+        StateArchive::agent_key(agent, "traffic"),
+        {t.bytes_up, t.messages_up, t.bytes_down, t.messages_down, t.bytes_peer, t.messages_peer});
   }
   a.put_u64("rank/" + std::to_string(ctx_.comm.rank()) + "/mpi",
             {ctx_.comm.traffic().mpi_bytes(), ctx_.comm.traffic().mpi_calls()});
@@ -121,16 +133,21 @@ void Trainer::checkpoint(std::int64_t round, double wall, const std::string& pat
 
 const char* to_string(Termination t) {
   switch (t) {
-    case Termination::kBudget: return "budget";
-    case Termination::kTarget: return "target";
-    case Termination::kSignal: return "signal";
-    case Termination::kCallback: return "callback";
+    case Termination::kBudget:
+      return "budget";
+    case Termination::kTarget:
+      return "target";
+    case Termination::kSignal:
+      return "signal";
+    case Termination::kCallback:
+      return "callback";
   }
   return "?";
 }
 
 void Trainer::initialize() {
-  const Vector x0 = opt_.initial_model ? *opt_.initial_model : ctx_.objective.initial_point(ctx_.seed);
+  const Vector x0 =
+      opt_.initial_model ? *opt_.initial_model : ctx_.objective.initial_point(ctx_.seed);
   algo_.initialize(x0);
   initialized_ = true;
 }
@@ -159,7 +176,8 @@ void Trainer::restore(const std::string& path) {
   }
   std::uint64_t mpi_bytes = 0, mpi_calls = 0;
   const auto rk = "rank/" + std::to_string(ctx_.comm.rank()) + "/mpi";
-  if (a.get_count("trainer/world_size") == static_cast<std::uint64_t>(ctx_.comm.size()) && a.has(rk)) {
+  if (a.get_count("trainer/world_size") == static_cast<std::uint64_t>(ctx_.comm.size()) &&
+      a.has(rk)) {
     mpi_bytes = a.get_u64(rk)[0];
     mpi_calls = a.get_u64(rk)[1];
   }
@@ -182,7 +200,9 @@ Summary Trainer::run() {
   const double wall_offset = wall_offset_;
 
   bool callback_stop = false;
-  auto wall = [&] { return wall_offset + std::chrono::duration<double>(clock::now() - t0).count(); };
+  auto wall = [&] {
+    return wall_offset + std::chrono::duration<double>(clock::now() - t0).count();
+  };
   auto record = [&](std::int64_t round) {
     MetricRow row = evaluate(round, wall());
     log_.append(row);

@@ -1,12 +1,11 @@
 #include "distopt/run/bilevel_config.hpp"
 
-#include "distopt/bilevel/bsvrb.hpp"
-#include "distopt/bilevel/f2sa.hpp"
-
 #include <array>
 #include <charconv>
 #include <limits>
 
+#include "distopt/bilevel/bsvrb.hpp"
+#include "distopt/bilevel/f2sa.hpp"
 #include "distopt/core/error.hpp"
 
 namespace distopt {
@@ -66,7 +65,8 @@ void add_bilevel_options(po::options_description& d) {
   const BsvrbOptions bsvrb;
   add("bsvrb-alpha", str(bsvrb.alpha), "bsvrb1/bsvrb2: MSVR weight alpha in (0, 1]");
   add("bsvrb-gamma", str(bsvrb.gamma), "bsvrb1/bsvrb2: MSVR correction gamma >= 0");
-  add("bsvrb-beta", str(bsvrb.beta), "bsvrb1/bsvrb2: STORM weight beta in (0, 1] of the upper estimate");
+  add("bsvrb-beta", str(bsvrb.beta),
+      "bsvrb1/bsvrb2: STORM weight beta in (0, 1] of the upper estimate");
   add("bsvrb-tau", str(bsvrb.tau),
       "bsvrb1/bsvrb2: step tau on the y_i (0: the reference scripts' 0.5 for v1, 1 for v2)");
   add("bsvrb-tau-v", str(bsvrb.tau_v), "bsvrb2: step on the v_i (0: tau)");

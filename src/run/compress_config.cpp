@@ -10,9 +10,11 @@ void add_uplink_options(po::options_description& d) {
   for (const auto& e : compressor_registry().entries()) {
     if (e.make.make) down += (down.empty() ? "" : " | ") + e.syntax;
   }
-  add_option(d, "compressor", "none", ("uplink compressor: " + compressor_registry().choices()).c_str());
-  add_option(d, "compressor-down", "none",
-             ("downlink compressor of the model, with EF21-P primal error feedback: " + down).c_str());
+  add_option(d, "compressor", "none",
+             ("uplink compressor: " + compressor_registry().choices()).c_str());
+  add_option(
+      d, "compressor-down", "none",
+      ("downlink compressor of the model, with EF21-P primal error feedback: " + down).c_str());
   add_option(d, "feedback", "none", ("error feedback: " + feedback_registry().choices()).c_str());
   add_option(d, "wire-precision", "float64", "precision of values on the wire: float64 | float32");
   add_option(d, "econtrol-eta", "0.1", "EControl feedback strength eta (>= 0)");

@@ -128,8 +128,8 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     // The problem holds its own data (each rank generates or reads its own blocks); the Trainer
     // sees an objective without data, since a bilevel method evaluates itself.
     comm.agree_on_errors([&] {
-      problem = make_bilevel_problem(bilevel_problem_options_from(config), placement.agents(),
-                                     seed, placement);
+      problem = make_bilevel_problem(bilevel_problem_options_from(config), placement.agents(), seed,
+                                     placement);
       check_block_sampler_options(config, *problem);
       bilevel = std::make_unique<BilevelRunContext>(comm, *problem, seed, reduction);
       read_init(problem->upper_dim(), "bilevel problem " + problem->name());
@@ -194,7 +194,8 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     out.output_path = output;
   }
   std::ostringstream msg;
-  msg << "done: " << out.summary.rounds_done << " rounds (" << to_string(out.summary.termination) << ")";
+  msg << "done: " << out.summary.rounds_done << " rounds (" << to_string(out.summary.termination)
+      << ")";
   if (out.summary.target_round) msg << ", target reached at round " << *out.summary.target_round;
   msg << ", " << out.summary.wall_time << " s";
   if (!out.output_path.empty()) msg << ", results in " << out.output_path;

@@ -66,11 +66,14 @@ Registry<MethodFactory>& method_registry() {
            }});
     m.add({"fedspeed", "", "FedSpeed, paper form (--fedspeed-lambda, -rho, -alpha, -normalize)",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c), FedSpeed::Form::kPaper);
+             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c),
+                                               FedSpeed::Form::kPaper);
            }});
-    m.add({"fedspeed-sim", "", "FedSpeed, the authors' FL-Simulator form (alpha = 1, server-side correction)",
+    m.add({"fedspeed-sim", "",
+           "FedSpeed, the authors' FL-Simulator form (alpha = 1, server-side correction)",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c), FedSpeed::Form::kSimulator);
+             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c),
+                                               FedSpeed::Form::kSimulator);
            }});
     // Decentralized gossip (ALGORITHMS.md §3).
     m.add({"dadao", "", "DADAO: asynchronous decentralized, Poisson gradient and gossip clocks",
@@ -90,12 +93,14 @@ Registry<MethodFactory>& method_registry() {
                  return std::make_unique<ExactHypergradientDescent>(
                      ctx, exact_hypergrad_options_from(c));
                })});
-    m.add({"bsvrb1", "", "bilevel: BSVRB v1 (Hu et al. 2023): MSVR-tracked lower Hessians, STORM on x",
+    m.add({"bsvrb1", "",
+           "bilevel: BSVRB v1 (Hu et al. 2023): MSVR-tracked lower Hessians, STORM on x",
            MethodFactory::bilevel(
                [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
                  return std::make_unique<Bsvrb>(ctx, bsvrb_options_from(c, BsvrbVersion::kV1));
                })});
-    m.add({"bsvrb2", "", "bilevel: BSVRB v2: Hessian-vector products only, lazy catch-up, projected v",
+    m.add({"bsvrb2", "",
+           "bilevel: BSVRB v2: Hessian-vector products only, lazy catch-up, projected v",
            MethodFactory::bilevel(
                [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
                  return std::make_unique<Bsvrb>(ctx, bsvrb_options_from(c, BsvrbVersion::kV2));
@@ -113,7 +118,8 @@ Registry<MethodFactory>& method_registry() {
 Registry<OptionGroup>& option_groups() {
   static Registry<OptionGroup> r = [] {
     Registry<OptionGroup> g("option group", "config");
-    g.add({"compression", "", "uplink and downlink compression, error feedback", add_uplink_options});
+    g.add(
+        {"compression", "", "uplink and downlink compression, error feedback", add_uplink_options});
     g.add({"federated", "", "federated methods", add_federated_options});
     g.add({"gossip", "", "decentralized gossip methods", add_gossip_options});
     g.add({"bilevel", "", "multi-block bilevel methods", add_bilevel_options});

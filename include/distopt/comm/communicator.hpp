@@ -21,7 +21,16 @@
 namespace distopt {
 
 /// Element types the communicator moves and reduces (mapped onto MPI datatypes in the .cpp).
-enum class ElementType : std::uint8_t { kUint8, kInt8, kInt32, kUint32, kInt64, kUint64, kFloat, kDouble };
+enum class ElementType : std::uint8_t {
+  kUint8,
+  kInt8,
+  kInt32,
+  kUint32,
+  kInt64,
+  kUint64,
+  kFloat,
+  kDouble
+};
 
 /// @namespace distopt::detail
 /// @brief Implementation details of the communicator layer (element-type tags, opaque MPI handles,
@@ -38,11 +47,13 @@ struct element_type_of<std::int8_t> : std::integral_constant<ElementType, Elemen
 template <>
 struct element_type_of<std::int32_t> : std::integral_constant<ElementType, ElementType::kInt32> {};
 template <>
-struct element_type_of<std::uint32_t> : std::integral_constant<ElementType, ElementType::kUint32> {};
+struct element_type_of<std::uint32_t> : std::integral_constant<ElementType, ElementType::kUint32> {
+};
 template <>
 struct element_type_of<std::int64_t> : std::integral_constant<ElementType, ElementType::kInt64> {};
 template <>
-struct element_type_of<std::uint64_t> : std::integral_constant<ElementType, ElementType::kUint64> {};
+struct element_type_of<std::uint64_t> : std::integral_constant<ElementType, ElementType::kUint64> {
+};
 template <>
 struct element_type_of<float> : std::integral_constant<ElementType, ElementType::kFloat> {};
 template <>
@@ -59,9 +70,12 @@ enum class ReduceOp : std::uint8_t { kSum, kMax, kMin };
 
 }  // namespace detail
 
-/// A type the communicator can send and reduce: uint8/int8/int32/uint32/int64/uint64, float, double.
+/// A type the communicator can send and reduce: uint8/int8/int32/uint32/int64/uint64, float,
+/// double.
 template <class T>
-concept MpiElement = requires { detail::element_type_of<std::remove_cv_t<T>>::value; };
+concept MpiElement = requires {
+  detail::element_type_of<std::remove_cv_t<T>>::value;
+};
 
 /// The element-type tag of T.
 template <MpiElement T>
@@ -244,7 +258,8 @@ class Communicator {
   /// mine.size()), e.g. from a Placement: one MPI call, no count exchange (counted: this rank's
   /// bytes, one call).
   template <MpiElement T>
-  std::vector<std::remove_cv_t<T>> allgatherv(std::span<const T> mine, std::span<const int> counts) {
+  std::vector<std::remove_cv_t<T>> allgatherv(std::span<const T> mine,
+                                              std::span<const int> counts) {
     std::vector<int> displs;
     check_counts(mine.size(), counts, displs, "allgatherv");
     std::vector<std::remove_cv_t<T>> out(total_of(counts));

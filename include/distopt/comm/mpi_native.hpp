@@ -10,7 +10,8 @@
 
 namespace distopt {
 
-static_assert(sizeof(MPI_Comm) <= sizeof(detail::NativeHandle), "MPI_Comm does not fit NativeHandle");
+static_assert(sizeof(MPI_Comm) <= sizeof(detail::NativeHandle),
+              "MPI_Comm does not fit NativeHandle");
 static_assert(sizeof(MPI_Request) <= sizeof(detail::NativeHandle),
               "MPI_Request does not fit NativeHandle");
 

@@ -38,11 +38,11 @@ namespace distopt {
 
 /// What a CompressedUplink is built from (make_uplink() fills it from UplinkOptions).
 struct CompressedUplinkOptions {
-  std::string compressor = "none";        ///< --compressor spec (a vector compressor)
-  std::string feedback = "none";          ///< --feedback name (feedback_registry())
+  std::string compressor = "none";                    ///< --compressor spec (a vector compressor)
+  std::string feedback = "none";                      ///< --feedback name (feedback_registry())
   WirePrecision precision = WirePrecision::kFloat64;  ///< --wire-precision
-  double econtrol_eta = 0.1;              ///< --econtrol-eta η >= 0 (ConfigError("econtrol-eta"))
-  std::uint64_t seed = 1;                 ///< run seed, already mixed with the stream name
+  double econtrol_eta = 0.1;  ///< --econtrol-eta η >= 0 (ConfigError("econtrol-eta"))
+  std::uint64_t seed = 1;     ///< run seed, already mixed with the stream name
   /// EF21-W weights ω_a of every agent (Σ = 1); required for kEf21W.
   std::vector<double> ef21w_weights;
 };

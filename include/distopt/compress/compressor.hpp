@@ -41,7 +41,7 @@ class Compressor {
 
   /// The spec it was built from, e.g. "topk:10".
   virtual std::string name() const = 0;
-  Index dim() const { return dim_; }                       ///< d, the length of its vectors
+  Index dim() const { return dim_; }                      ///< d, the length of its vectors
   WirePrecision precision() const { return precision_; }  ///< precision of the values on the wire
 
   /// Appends the message encoding C(v) to `out` (v.size() == dim(), else Error). Randomised
@@ -69,7 +69,7 @@ class Compressor {
   Vector apply(const Eigen::Ref<const Vector>& v, const CompressKey& key);
 
  protected:
-  Index dim_;                 ///< d
+  Index dim_;                ///< d
   WirePrecision precision_;  ///< precision of the values on the wire
 };
 

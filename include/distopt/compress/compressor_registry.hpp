@@ -22,12 +22,12 @@ namespace distopt {
 
 /// What a compressor factory gets: the user's spec split at the first ':' and the model.
 struct CompressorArgs {
-  std::string spec;     ///< as written, e.g. "topk:0.01"
-  std::string arg;      ///< after the ':', e.g. "0.01" (empty without one)
-  bool has_arg = false; ///< a ':' was written
-  Index dim = 0;        ///< d of the vectors to compress
+  std::string spec;      ///< as written, e.g. "topk:0.01"
+  std::string arg;       ///< after the ':', e.g. "0.01" (empty without one)
+  bool has_arg = false;  ///< a ':' was written
+  Index dim = 0;         ///< d of the vectors to compress
   WirePrecision precision = WirePrecision::kFloat64;  ///< --wire-precision of the values
-  std::string option = "compressor";  ///< the key errors name
+  std::string option = "compressor";                  ///< the key errors name
   /// ConfigError(option, "'kind' takes no parameter") if a parameter was written.
   void no_arg() const;
   /// k from the parameter, a count or a fraction of dim (see parse_k); ConfigError(option, ...).
@@ -44,7 +44,8 @@ struct CompressorKind {
   std::function<std::unique_ptr<Compressor>(const CompressorArgs&)> make;
   /// Builds the whole uplink from the run context, the arguments and the uplink's stream seed
   /// (empty for a vector compressor).
-  std::function<std::unique_ptr<Uplink>(RunContext&, const CompressorArgs&, std::uint64_t seed)> make_uplink;
+  std::function<std::unique_ptr<Uplink>(RunContext&, const CompressorArgs&, std::uint64_t seed)>
+      make_uplink;
 };
 
 /// none, topk, randk, qsgd, natural, sign, powersgd, and what user code adds.

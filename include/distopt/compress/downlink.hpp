@@ -71,6 +71,6 @@ class Downlink {
 /// `stream` mixes into the seed like make_uplink's. ConfigError("compressor-down", ...) for bad
 /// specs and for powersgd (not supported on the downlink).
 std::unique_ptr<Downlink> make_downlink(RunContext& ctx, const DownlinkOptions& options,
-                                       const std::string& stream = "down");
+                                        const std::string& stream = "down");
 
 }  // namespace distopt

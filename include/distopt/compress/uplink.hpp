@@ -65,6 +65,6 @@ class DenseUplink : public Uplink {
 /// (ConfigError naming the key). `stream` distinguishes independent uplinks of one run (e.g.
 /// "grad", "update"): each draws its own random numbers.
 std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& options,
-                                   const std::string& stream = "up");
+                                    const std::string& stream = "up");
 
 }  // namespace distopt

@@ -40,9 +40,9 @@ class ByteWriter {
       pod(x);
     }
   }
-  void u32(std::uint32_t x) { pod(x); }  ///< 4 bytes, host byte order
-  void u64(std::uint64_t x) { pod(x); }  ///< 8 bytes, host byte order
-  void f64(double x) { pod(x); }         ///< 8 bytes, exact
+  void u32(std::uint32_t x) { pod(x); }           ///< 4 bytes, host byte order
+  void u64(std::uint64_t x) { pod(x); }           ///< 8 bytes, host byte order
+  void f64(double x) { pod(x); }                  ///< 8 bytes, exact
   void u8(std::uint8_t x) { out_.push_back(x); }  ///< one byte
   /// The bytes b as they are.
   void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }

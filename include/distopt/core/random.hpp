@@ -14,15 +14,15 @@ namespace distopt {
 
 /// What a stream is used for; part of the key so that two uses never share numbers.
 enum class Purpose : std::uint32_t {
-  kInit = 1,           ///< initialisation of method state (BSVRB's reference-code start)
-  kData = 2,           ///< synthetic datasets (data/synthetic.hpp)
-  kPartition = 3,      ///< assignment of samples to agents (data/partition.hpp)
-  kSampling = 4,       ///< server's choice of active clients
-  kMinibatch = 5,      ///< an agent's minibatch indices
-  kCompressor = 6,     ///< Rand-k indices, QSGD/natural rounding
-  kClock = 7,          ///< Poisson clocks of gossip nodes and edges
-  kModelInit = 8,      ///< initial model parameters (Mlp::initial_point)
-  kUser = 100,         ///< free for user code
+  kInit = 1,        ///< initialisation of method state (BSVRB's reference-code start)
+  kData = 2,        ///< synthetic datasets (data/synthetic.hpp)
+  kPartition = 3,   ///< assignment of samples to agents (data/partition.hpp)
+  kSampling = 4,    ///< server's choice of active clients
+  kMinibatch = 5,   ///< an agent's minibatch indices
+  kCompressor = 6,  ///< Rand-k indices, QSGD/natural rounding
+  kClock = 7,       ///< Poisson clocks of gossip nodes and edges
+  kModelInit = 8,   ///< initial model parameters (Mlp::initial_point)
+  kUser = 100,      ///< free for user code
 };
 
 /// One Philox4x32-10 stream keyed by (seed, agent, step, purpose); satisfies

@@ -33,7 +33,8 @@ class Registry {
   };
 
   /// `what` names the thing in errors ("compressor"); `option` is the key errors name.
-  Registry(std::string what, std::string option) : what_(std::move(what)), option_(std::move(option)) {}
+  Registry(std::string what, std::string option)
+      : what_(std::move(what)), option_(std::move(option)) {}
 
   /// Adds an entry (an empty syntax becomes the name); a name already registered throws Error,
   /// an internal error (two extensions would clash).
@@ -51,7 +52,8 @@ class Registry {
   /// The entry named `name`; ConfigError(option) naming the known entries otherwise. `spec` is
   /// what the user wrote (defaults to the name); `option` overrides the key the error names
   /// (e.g. "compressor-down" for the compressor registry).
-  const Entry& get(std::string_view name, std::string_view spec = {}, std::string_view option = {}) const {
+  const Entry& get(std::string_view name, std::string_view spec = {},
+                   std::string_view option = {}) const {
     if (const Entry* e = find(name)) return *e;
     throw unknown(spec.empty() ? name : spec, option);
   }
@@ -59,8 +61,9 @@ class Registry {
   /// '\<spec\>' (known: ...)"). For factories that reject a spec of a known kind as if it were
   /// unknown ("logistic:3").
   ConfigError unknown(std::string_view spec, std::string_view option = {}) const {
-    return ConfigError(option.empty() ? option_ : std::string(option),
-                       "unknown " + what_ + " '" + std::string(spec) + "' (known: " + known() + ")");
+    return ConfigError(
+        option.empty() ? option_ : std::string(option),
+        "unknown " + what_ + " '" + std::string(spec) + "' (known: " + known() + ")");
   }
   /// `none, topk:<k or fraction>, ...`: every entry's syntax, comma-separated.
   std::string known() const { return join(", "); }

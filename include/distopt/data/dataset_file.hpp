@@ -86,8 +86,8 @@ class DatasetFile {
 
 /// How `write_dataset_file` stores features.
 struct DatasetFileOptions {
-  h5::Type storage = h5::Type::kFloat64;  ///< element type of X: kFloat64 or kFloat32
-  h5::Layout layout{};                    ///< chunk rows and gzip level
+  h5::Type storage = h5::Type::kFloat64;            ///< element type of X: kFloat64 or kFloat32
+  h5::Layout layout{};                              ///< chunk rows and gzip level
   std::map<std::string, std::string> attributes{};  ///< extra root attributes (provenance)
 };
 

@@ -13,7 +13,7 @@ namespace distopt {
 
 /// An IDX array of unsigned bytes (the only element type MNIST-like data uses).
 struct IdxArray {
-  std::vector<Index> dims;          ///< dimensions from the header, outermost first
+  std::vector<Index> dims;         ///< dimensions from the header, outermost first
   std::vector<std::uint8_t> data;  ///< the elements, row-major
   /// Product of the dimensions after the first (784 for 28x28 images; 1 for labels).
   Index row_size() const;

@@ -20,8 +20,8 @@ namespace distopt {
 
 /// A parsed file before labels are interpreted.
 struct LibsvmRaw {
-  SparseRowMatrix X;             ///< the features; cols = largest index seen
-  std::vector<double> labels;    ///< one label per row, as written
+  SparseRowMatrix X;           ///< the features; cols = largest index seen
+  std::vector<double> labels;  ///< one label per row, as written
 };
 
 /// Parses the file. FileError(path, "line N: ...") on a malformed line (bad label, token
@@ -32,7 +32,7 @@ LibsvmRaw parse_libsvm(const std::string& path);
 struct LabelRule {
   Task task = Task::kRegression;  ///< the task the labels are read as
   Index n_classes = 1;            ///< 1 for regression, 2 for binary, C for multiclass
-  std::vector<double> classes;  ///< distinct raw values, increasing (classification only)
+  std::vector<double> classes;    ///< distinct raw values, increasing (classification only)
   /// Maps raw labels to distopt labels (±1, 0..C-1 or unchanged).
   Vector apply(std::span<const double> raw) const;
 };

@@ -21,8 +21,8 @@ class LocalData {
   Task task = Task::kRegression;  ///< what the labels mean
   Index n_features = 0;           ///< number of features d
   Index n_classes = 1;            ///< 1 for regression, 2 for binary, C for multiclass
-  Index total_train = 0;  ///< training rows over all agents
-  Index total_test = 0;   ///< test rows over all ranks
+  Index total_train = 0;          ///< training rows over all agents
+  Index total_test = 0;           ///< test rows over all ranks
   /// Training rows of every agent (all N, for weighting).
   std::vector<Index> agent_rows;
   /// This rank's first agent: its agents are [first_agent, first_agent + local_agents()).

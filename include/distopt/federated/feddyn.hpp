@@ -5,7 +5,8 @@
 //   local direction   d = ∇f_i(y; ξ) − h_i + α (y − x^t)
 //   after training    h_i ← h_i − α (y_i − x^t)      (so h_i tracks ∇f_i at the local solution)
 //   server            h ← h − α Σ_{i∈S} p_i (y_i − x^t)        (h = Σ_i p_i h_i over ALL clients;
-//                                                              uniform p: h − (α/N) Σ_S (y_i − x^t))
+//                                                              uniform p: h − (α/N) Σ_S (y_i −
+//                                                              x^t))
 //                     x^{t+1} = Σ_{i∈S} p̃_i y_i − h/α
 // Sign convention (derived once, tested on quadratics): at a fixed point y_i = x, h_i = ∇f_i(x)
 // and h = Σ p_i ∇f_i(x) = 0, so x minimises f = Σ p_i f_i.

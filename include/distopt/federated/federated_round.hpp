@@ -44,9 +44,9 @@ namespace distopt {
 
 /// What a client's local run produced, for finish_client.
 struct LocalRun {
-  Index client = 0;   ///< the client i
-  Index steps = 0;    ///< K_i, the local steps it took
-  double lr = 0;      ///< η_l(t), the round's local step size
+  Index client = 0;  ///< the client i
+  Index steps = 0;   ///< K_i, the local steps it took
+  double lr = 0;     ///< η_l(t), the round's local step size
   /// The model the client started from: x^t, or w with a compressed downlink (client_model()).
   const Vector* x = nullptr;
   const Vector* y = nullptr;  ///< y_i after the K_i steps
@@ -108,7 +108,7 @@ class FederatedRound : public Algorithm {
   const Vector& client_model() const { return downlink_ ? downlink_->model() : x_; }
 
   RunContext& ctx_;  ///< the run
-  Vector x_;  ///< x^t: the server model, replicated
+  Vector x_;         ///< x^t: the server model, replicated
 
  private:
   std::string name_;

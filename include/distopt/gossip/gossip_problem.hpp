@@ -39,10 +39,10 @@ class GossipProblem {
   /// Builds the graph, then the gradient cost; throws ConfigError naming the option.
   GossipProblem(RunContext& ctx, const GossipOptions& options);
 
-  RunContext& ctx() const { return ctx_; }                      ///< the run
-  const Graph& graph() const { return graph_; }                 ///< the --graph network
-  const GraphSpectrum& spectrum() const { return spectrum_; }   ///< χ1, χ2 of the graph
-  Index nodes() const { return graph_.nodes(); }                ///< n, one node per agent
+  RunContext& ctx() const { return ctx_; }                            ///< the run
+  const Graph& graph() const { return graph_; }                       ///< the --graph network
+  const GraphSpectrum& spectrum() const { return spectrum_; }         ///< χ1, χ2 of the graph
+  Index nodes() const { return graph_.nodes(); }                      ///< n, one node per agent
   Index local_first() const { return ctx_.placement.local_first(); }  ///< this rank's first node
   Index local_count() const { return ctx_.placement.local_count(); }  ///< this rank's node count
   bool is_local(Index node) const { return ctx_.placement.is_local(node); }  ///< on this rank?

@@ -22,11 +22,11 @@ class LocalData;
 
 /// Everything a method needs to run: shared by reference, owned by the caller (run/experiment).
 struct RunContext {
-  Communicator& comm;     ///< the run's communicator (every rank of the job)
-  Objective& objective;   ///< the model; not shared between threads (models keep scratch buffers)
-  const LocalData& data;  ///< this rank's rows, agent by agent, and its test slice
-  Placement placement;    ///< agents over ranks
-  std::uint64_t seed = 1; ///< --seed: keys every random stream of the run
+  Communicator& comm;      ///< the run's communicator (every rank of the job)
+  Objective& objective;    ///< the model; not shared between threads (models keep scratch buffers)
+  const LocalData& data;   ///< this rank's rows, agent by agent, and its test slice
+  Placement placement;     ///< agents over ranks
+  std::uint64_t seed = 1;  ///< --seed: keys every random stream of the run
   Reduction reduction = Reduction::kAllreduce;  ///< how agent sums are reduced across ranks
   /// Weight p_a of every agent in the objective f = Σ_a p_a f_a (Σ p_a = 1): proportional to
   /// sample counts (--weighting samples, default) or uniform.

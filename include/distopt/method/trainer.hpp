@@ -15,9 +15,9 @@ namespace distopt {
 
 /// "name<value" or "name>value": stop when the metric crosses the value.
 struct TargetMetric {
-  std::string name;   ///< the metric's column name, e.g. "loss", "test_accuracy"
-  bool less = true;   ///< true: reached when metric < value; false: when metric > value
-  double value = 0;   ///< the threshold
+  std::string name;  ///< the metric's column name, e.g. "loss", "test_accuracy"
+  bool less = true;  ///< true: reached when metric < value; false: when metric > value
+  double value = 0;  ///< the threshold
   /// True if the row has the metric and it is strictly past the threshold.
   bool reached(const MetricRow& row) const;
   /// Parses `NAME<VALUE` or `NAME>VALUE`; ConfigError("target-metric", ...) otherwise.
@@ -33,13 +33,13 @@ struct TrainerOptions {
   std::int64_t rounds = 100;
   /// --eval-every: evaluate every this many rounds (and at the end), >= 1; default 1.
   std::int64_t eval_every = 1;
-  std::optional<TargetMetric> target; ///< --target-metric: stop once reached; default none
-  std::int64_t checkpoint_every = 0;  ///< --checkpoint-every: 0 = never (default)
+  std::optional<TargetMetric> target;  ///< --target-metric: stop once reached; default none
+  std::int64_t checkpoint_every = 0;   ///< --checkpoint-every: 0 = never (default)
   /// --checkpoint: where checkpoints are written; run_experiment defaults an empty path to
   /// `<output without .h5>.ckpt.h5`.
   std::string checkpoint_path;
-  std::string resume_path;            ///< --resume: checkpoint to continue from; empty: fresh run
-  std::optional<Vector> initial_model; ///< --init (else the objective's initial point)
+  std::string resume_path;              ///< --resume: checkpoint to continue from; empty: fresh run
+  std::optional<Vector> initial_model;  ///< --init (else the objective's initial point)
 };
 
 /// Why a run ended.
@@ -80,11 +80,11 @@ struct Summary {
   /// The round the run stopped after (rounds before a resume included).
   std::int64_t rounds_done = 0;
   Termination termination = Termination::kBudget;  ///< why the run ended
-  std::optional<std::int64_t> target_round;   ///< first evaluation round that met the target
-  std::optional<double> target_wall_time;     ///< wall_time of that evaluation (seconds)
-  double wall_time = 0;                       ///< seconds of the run, those before a resume included
-  MetricRow final_row;                        ///< the last evaluation
-  std::string checkpoint_written;             ///< path, if any
+  std::optional<std::int64_t> target_round;        ///< first evaluation round that met the target
+  std::optional<double> target_wall_time;          ///< wall_time of that evaluation (seconds)
+  double wall_time = 0;            ///< seconds of the run, those before a resume included
+  MetricRow final_row;             ///< the last evaluation
+  std::string checkpoint_written;  ///< path, if any
 };
 
 /// Drives a method round after round: evaluation points, target, checkpoints, stop signals.

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "distopt/comm/communicator.hpp"
-#include "distopt/run/config.hpp"
 #include "distopt/method/trainer.hpp"
+#include "distopt/run/config.hpp"
 
 namespace distopt {
 

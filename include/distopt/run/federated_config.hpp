@@ -2,8 +2,9 @@
 // The federated family on the command line: its options (--participation, --clients-per-round,
 // --local-steps, --local-epochs, --lr-decay, --lr-global, --server-opt and its hyper-parameters,
 // --prox-mu, --feddyn-alpha, --fedspeed-*), their mapping onto the federated layer's typed
-// Options structs (the methods themselves are registered in run/method_registry.cpp). Every mapping throws ConfigError naming the option, with the
-// command-line parser's wording, for a malformed or out-of-range value.
+// Options structs (the methods themselves are registered in run/method_registry.cpp). Every mapping
+// throws ConfigError naming the option, with the command-line parser's wording, for a malformed or
+// out-of-range value.
 #include <memory>
 #include <string>
 

@@ -16,12 +16,12 @@ struct ResultContent {
   /// Written as /config attributes: every resolved option (Config::values() for CLI runs; a
   /// library program records what it ran with).
   const std::map<std::string, std::string>* options = nullptr;
-  int world_size = 1;                    ///< ranks of the run, recorded in /config
-  const MetricLog* log = nullptr;        ///< written as /metrics/\<name\>
-  const Vector* model = nullptr;         ///< written as /model/x
+  int world_size = 1;              ///< ranks of the run, recorded in /config
+  const MetricLog* log = nullptr;  ///< written as /metrics/\<name\>
+  const Vector* model = nullptr;   ///< written as /model/x
   /// Written as /model/\<name\> (Algorithm::final_outputs); may be null.
   const std::map<std::string, RowMatrix>* extra_models = nullptr;
-  const Summary* summary = nullptr;      ///< written as /summary attributes
+  const Summary* summary = nullptr;  ///< written as /summary attributes
 };
 
 /// Writes the file on the calling process (call it on rank 0), atomically: a temporary name

@@ -1,5 +1,6 @@
 #pragma once
-// Config keys -> TrainerOptions (--rounds, --time, --eval-every, --target-metric, --checkpoint-every,
+// Config keys -> TrainerOptions (--rounds, --time, --eval-every, --target-metric,
+// --checkpoint-every,
 // --checkpoint, --resume).
 #include "distopt/method/trainer.hpp"
 #include "distopt/run/config.hpp"

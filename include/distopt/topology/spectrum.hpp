@@ -13,11 +13,11 @@ namespace distopt {
 
 /// The spectral quantities above, for one graph.
 struct GraphSpectrum {
-  Vector laplacian_eigenvalues;  ///< of the combinatorial Laplacian D − A, ascending
+  Vector laplacian_eigenvalues;       ///< of the combinatorial Laplacian D − A, ascending
   double algebraic_connectivity = 0;  ///< λ2 of D − A (0 if disconnected)
-  double chi1 = 0;  ///< χ1 = |E| / λ2(D − A) (0 for a single node)
-  double chi2 = 0;  ///< χ2 = ½ |E| max_resistance (0 for a single node)
-  double max_resistance = 0;  ///< max over edges of R_ij (unit resistors)
+  double chi1 = 0;                    ///< χ1 = |E| / λ2(D − A) (0 for a single node)
+  double chi2 = 0;                    ///< χ2 = ½ |E| max_resistance (0 for a single node)
+  double max_resistance = 0;          ///< max over edges of R_ij (unit resistors)
   /// Metropolis gossip matrix W: 1 − max(|λ2(W)|, |λn(W)|), the rate of synchronous gossip.
   double metropolis_gap = 0;
 };
