@@ -29,6 +29,20 @@ inline MultitaskOptions small_multitask() {
   return o;
 }
 
+/// The problem the method tests run on: p = 6 features, k = 2 (x of dimension 12), 40 training and
+/// 40 validation rows per task, λ = 0.5 (μ_i = 0.5), ρ = 0.05, σ = 0.1.
+inline MultitaskOptions method_test_multitask() {
+  MultitaskOptions o;
+  o.features = 6;
+  o.rank = 2;
+  o.train_rows = 40;
+  o.val_rows = 40;
+  o.lower_reg = 0.5;
+  o.upper_reg = 0.05;
+  o.noise = 0.1;
+  return o;
+}
+
 /// The multitask problem with `m` blocks placed over `comm`'s ranks.
 inline std::unique_ptr<MultitaskProblem> multitask_on(Communicator& comm, const MultitaskOptions& o,
                                                       Index m, std::uint64_t seed) {

@@ -25,17 +25,7 @@ namespace {
 constexpr Index kBlocks = 8;
 constexpr std::uint64_t kSeed = 17;
 
-MultitaskOptions problem_options() {
-  MultitaskOptions o;
-  o.features = 6;
-  o.rank = 2;
-  o.train_rows = 40;
-  o.val_rows = 40;
-  o.lower_reg = 0.5;
-  o.upper_reg = 0.05;
-  o.noise = 0.1;
-  return o;
-}
+MultitaskOptions problem_options() { return test::method_test_multitask(); }
 
 ExactHypergradOptions method_options(double lr) {
   ExactHypergradOptions o;

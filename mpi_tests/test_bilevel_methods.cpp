@@ -32,17 +32,7 @@ constexpr Index kBlocks = 8;
 constexpr std::uint64_t kSeed = 17;
 constexpr std::uint64_t kInitSeed = 3;
 
-MultitaskOptions problem_options() {
-  MultitaskOptions o;
-  o.features = 6;
-  o.rank = 2;
-  o.train_rows = 40;
-  o.val_rows = 40;
-  o.lower_reg = 0.5;
-  o.upper_reg = 0.05;
-  o.noise = 0.1;
-  return o;
-}
+MultitaskOptions problem_options() { return test::method_test_multitask(); }
 
 // The methods under test, built from one description.
 enum class Kind { kBsvrb1, kBsvrb2, kF2sa };
