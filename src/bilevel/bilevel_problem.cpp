@@ -13,6 +13,21 @@ void BilevelProblem::lower_hessian(Index /*block*/, const Vector& /*x*/, const V
               std::to_string(lower_dim()) + "); use Hessian-vector products");
 }
 
+void BilevelProblem::lower_cross_sparse(Index block, const Vector& x, const Vector& y,
+                                        const SampleBatch& batch, const Vector& v,
+                                        IndexedVector& out) {
+  Vector dense;
+  lower_cross(block, x, y, batch, v, dense);
+  out.index.resize(static_cast<std::size_t>(dense.size()));
+  out.value.assign(dense.data(), dense.data() + dense.size());
+  for (Index j = 0; j < dense.size(); ++j) out.index[static_cast<std::size_t>(j)] = j;
+}
+
+void BilevelProblem::evaluate_lower(Index /*block*/, const Vector& /*x*/, const Vector& /*y*/,
+                                    std::vector<double>& out) {
+  out.clear();
+}
+
 Vector BilevelProblem::initial_upper(std::uint64_t /*seed*/) const {
   return Vector::Zero(upper_dim());
 }

@@ -23,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/types.hpp"
@@ -52,6 +53,21 @@ class SampleBatch {
  private:
   std::span<const Index> rows_;
   bool all_ = true;
+};
+
+/// A vector of `upper_dim()` given by its structural nonzeros: `value[k]` is the entry at
+/// coordinate `index[k]`; indices strictly increasing; every other entry is zero. Entries listed
+/// may be zero (the index set is structural, see BilevelProblem::lower_cross_sparse).
+struct IndexedVector {
+  std::vector<Index> index;   ///< coordinates, strictly increasing
+  std::vector<double> value;  ///< the entries at `index`
+  /// Number of entries listed.
+  Index size() const { return static_cast<Index>(index.size()); }
+  /// Removes every entry (keeps the buffers).
+  void clear() {
+    index.clear();
+    value.clear();
+  }
 };
 
 /// A multi-block bilevel problem: the oracles of f_i and g_i for the blocks this rank holds.
@@ -107,6 +123,29 @@ class BilevelProblem {
   /// throws Error.
   virtual void lower_hessian(Index block, const Vector& x, const Vector& y,
                              const SampleBatch& batch, Matrix& out);
+
+  /// True when no f_i depends on x (∇_x f_i ≡ 0, as in hyper-parameter problems whose upper loss
+  /// is a validation loss of y alone); methods may then skip ∇_x f_i. Default false.
+  virtual bool upper_independent_of_x() const { return false; }
+  /// True when ∇²_xy g_i · v on a batch is nonzero on a small part of x only (per-sample weights:
+  /// the batch's rows), so that methods should use lower_cross_sparse() and aggregate block
+  /// contributions sparsely. Default false.
+  virtual bool sparse_cross() const { return false; }
+  /// out = ∇²_xy g_i(x, y) · v on `batch` of the lower rows, as an IndexedVector. The index set
+  /// must be STRUCTURAL: a function of (block, batch) only, never of x, y or v, so two products on
+  /// the same batch have the same indices (the methods combine them entrywise). The default calls
+  /// lower_cross() and lists every coordinate.
+  virtual void lower_cross_sparse(Index block, const Vector& x, const Vector& y,
+                                  const SampleBatch& batch, const Vector& v, IndexedVector& out);
+
+  /// Names of the quality measures evaluate_lower() reports for a lower variable (for example
+  /// "test_accuracy"), identical on every rank; default none. The bilevel metrics report their
+  /// mean over the blocks.
+  virtual std::vector<std::string> lower_metric_names() const { return {}; }
+  /// The measures named by lower_metric_names(), in that order, of the lower variable `y` of a
+  /// local block at upper variable `x`, into `out` (resized). Default: nothing.
+  virtual void evaluate_lower(Index block, const Vector& x, const Vector& y,
+                              std::vector<double>& out);
 
   /// The initial upper variable, identical on every rank (default: zeros).
   virtual Vector initial_upper(std::uint64_t seed) const;
