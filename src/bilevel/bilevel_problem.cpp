@@ -23,6 +23,18 @@ void BilevelProblem::lower_cross_sparse(Index block, const Vector& x, const Vect
   for (Index j = 0; j < dense.size(); ++j) out.index[static_cast<std::size_t>(j)] = j;
 }
 
+double BilevelProblem::lower_sparse(Index block, const Vector& x, const Vector& y,
+                                    const SampleBatch& batch, IndexedVector* grad_x,
+                                    Vector* grad_y) {
+  if (!grad_x) return lower(block, x, y, batch, nullptr, grad_y);
+  Vector dense;
+  const double g = lower(block, x, y, batch, &dense, grad_y);
+  grad_x->index.resize(static_cast<std::size_t>(dense.size()));
+  grad_x->value.assign(dense.data(), dense.data() + dense.size());
+  for (Index j = 0; j < dense.size(); ++j) grad_x->index[static_cast<std::size_t>(j)] = j;
+  return g;
+}
+
 void BilevelProblem::evaluate_lower(Index /*block*/, const Vector& /*x*/, const Vector& /*y*/,
                                     std::vector<double>& out) {
   out.clear();

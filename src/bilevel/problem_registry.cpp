@@ -6,6 +6,7 @@ namespace distopt {
 
 void BilevelProblemOptions::validate() const {
   if (problem.empty()) throw ConfigError("bilevel-problem", "must not be empty");
+  if (data.empty()) throw ConfigError("bilevel-data", "must not be empty");
   if (split_spec(problem).kind == "multitask") multitask.validate();
 }
 

@@ -40,6 +40,8 @@ void add_bilevel_options(po::options_description& d) {
   add("bilevel-problem", problem.problem,
       "bilevel methods: the problem (m blocks = --agents): " +
           bilevel_problem_registry().choices());
+  add("bilevel-data", problem.data,
+      "bilevel problems that read data (reweight, hyperclean): a --data spec");
   add("multitask-features", str(mt.features), "multitask: feature dimension p");
   add("multitask-rank", str(mt.rank),
       "multitask: rank k of the shared representation (x is p x k; the lower dimension)");
@@ -114,6 +116,7 @@ MultitaskOptions multitask_options_from(const Config& c) {
 BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
   BilevelProblemOptions o;
   o.problem = c.get("bilevel-problem");
+  o.data = c.get("bilevel-data");
   if (split_spec(o.problem).kind == "multitask") o.multitask = multitask_options_from(c);
   o.validate();
   return o;

@@ -138,6 +138,12 @@ class BilevelProblem {
   virtual void lower_cross_sparse(Index block, const Vector& x, const Vector& y,
                                   const SampleBatch& batch, const Vector& v, IndexedVector& out);
 
+  /// g_i(x, y) on `batch` like lower(), with ∇_x g_i as an IndexedVector on the SAME structural
+  /// index set as lower_cross_sparse() on that batch (unless `grad_x` is null) and ∇_y g_i into
+  /// `grad_y` (unless null). The default calls lower() and lists every coordinate.
+  virtual double lower_sparse(Index block, const Vector& x, const Vector& y,
+                              const SampleBatch& batch, IndexedVector* grad_x, Vector* grad_y);
+
   /// Names of the quality measures evaluate_lower() reports for a lower variable (for example
   /// "test_accuracy"), identical on every rank; default none. The bilevel metrics report their
   /// mean over the blocks.

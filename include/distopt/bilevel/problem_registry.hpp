@@ -29,6 +29,9 @@ struct BilevelProblemOptions {
   /// --bilevel-problem: `multitask`, or a name added to bilevel_problem_registry(); what follows
   /// the first ':' is the problem's argument (BilevelProblemArgs::arg).
   std::string problem = "multitask";
+  /// --bilevel-data: the data source of the problems that read data (`reweight`, `hyperclean`),
+  /// a --data spec (data/source.hpp); default `fmnist`. `multitask` generates its own rows.
+  std::string data = "fmnist";
   /// The options of `multitask` (used only when problem is `multitask`).
   MultitaskOptions multitask{};
   /// Throws ConfigError naming the key: "bilevel-problem" when empty, and the selected built-in
