@@ -176,6 +176,28 @@ TEST(ExactHypergradientDescent, MetricsDoNotChangeTheTrajectory) {
   EXPECT_TRUE(row.has("hvp_evals"));
 }
 
+// Logical traffic of a step: every block sends its value and hypergradient (1 + dim(x) doubles)
+// and receives x (dim(x) doubles); metrics add none.
+TEST(ExactHypergradientDescent, CountsEveryBlocksTrafficExactly) {
+  auto comm = Communicator::world();
+  auto p = test::multitask_on(comm, problem_options(), kBlocks, kSeed);
+  ExactHypergradientDescent m({comm, *p, 1, Reduction::kOrdered}, method_options(1.0));
+  m.initialize(p->initial_upper(3));
+  const auto before = comm.traffic().local_total();
+  MetricRow row;
+  constexpr std::int64_t kSteps = 3;
+  for (std::int64_t t = 1; t <= kSteps; ++t) {
+    m.step(t);
+    m.extra_metrics(row);
+  }
+  const auto after = comm.traffic().local_total();
+  const std::uint64_t up = comm.allreduce_sum(after.bytes_up - before.bytes_up);
+  const std::uint64_t down = comm.allreduce_sum(after.bytes_down - before.bytes_down);
+  const std::uint64_t d = static_cast<std::uint64_t>(p->upper_dim());
+  EXPECT_EQ(up, kSteps * kBlocks * (1 + d) * sizeof(double));
+  EXPECT_EQ(down, kSteps * kBlocks * d * sizeof(double));
+}
+
 TEST(ExactHypergradientDescent, ValidationNamesTheKeys) {
   auto comm = Communicator::world();
   auto p = test::multitask_on(comm, problem_options(), kBlocks, kSeed);

@@ -326,16 +326,23 @@ TEST(BilevelMethods, MetricsCountsAndTraffic) {
     const Vector x0 = p->initial_upper(kInitSeed);
     m->initialize(x0);
     const std::uint64_t up0 = comm.traffic().local_total().bytes_up;
+    const std::uint64_t down0 = comm.traffic().local_total().bytes_down;
     MetricRow row;
     constexpr std::int64_t kSteps = 12;
     for (std::int64_t t = 1; t <= kSteps; ++t) {
       m->step(t);
       if (t % 4 == 0) m->extra_metrics(row);  // must not change the trajectory
     }
-    // Logical traffic: dim(x) doubles up per sampled block and iteration.
+    // Logical traffic: dim(x) doubles up per sampled block and iteration; down, x_t and x_{t−1}
+    // for BSVRB (both points are evaluated), x_t for F2SA.
     const double visits = static_cast<double>(kSteps * s.blocks_per_iter);
     const std::uint64_t up = comm.allreduce_sum(comm.traffic().local_total().bytes_up - up0);
     EXPECT_EQ(up, static_cast<std::uint64_t>(visits) * 12 * sizeof(double)) << kind_name(k);
+    const std::uint64_t down =
+        comm.allreduce_sum(comm.traffic().local_total().bytes_down - down0);
+    EXPECT_EQ(down, static_cast<std::uint64_t>(visits) * (k == Kind::kF2sa ? 1 : 2) * 12 *
+                        sizeof(double))
+        << kind_name(k);
     EXPECT_EQ(m->model(), run(k, comm, s, kSteps).x) << kind_name(k);
     Vector g;
     const double F = exact_at(comm, *p, m->model(), &g);

@@ -41,7 +41,33 @@ void bilevel_exact_metrics(Communicator& comm, Reduction reduction, BilevelProbl
   row.set("hvp_evals", static_cast<double>(c[0]));
   row.set("jvp_evals", static_cast<double>(c[1]));
   row.set("hessian_evals", static_cast<double>(c[2]));
+  add_lower_metrics(comm, reduction, problem, x, y, "", row);
+  add_lower_metrics(comm, reduction, problem, x, local_y, "iterate_", row);
   if (grad) *grad = std::move(g);
+}
+
+void add_lower_metrics(Communicator& comm, Reduction reduction, BilevelProblem& problem,
+                       const Vector& x, const std::vector<Vector>& local_y,
+                       const std::string& prefix, MetricRow& row) {
+  const std::vector<std::string> names = problem.lower_metric_names();
+  if (names.empty()) return;
+  const Placement& pl = problem.placement();
+  const auto k = static_cast<Index>(names.size());
+  AgentSum sum(comm, reduction);
+  sum.reset(k);
+  std::vector<double> values;
+  for (Index l = 0; l < pl.local_count(); ++l) {
+    const Index i = pl.local_first() + l;
+    problem.evaluate_lower(i, x, local_y[static_cast<std::size_t>(l)], values);
+    if (static_cast<Index>(values.size()) != k) {
+      throw Error("bilevel problem '" + problem.name() + "': evaluate_lower returned " +
+                  std::to_string(values.size()) + " values for " + std::to_string(k) + " names");
+    }
+    sum.add(i, Eigen::Map<const Vector>(values.data(), k), 1.0 / static_cast<double>(pl.agents()));
+  }
+  Vector mean;
+  sum.finish(mean);
+  for (Index j = 0; j < k; ++j) row.set(prefix + names[static_cast<std::size_t>(j)], mean[j]);
 }
 
 void check_bilevel_placement(const Communicator& comm, const BilevelProblem& problem,

@@ -8,6 +8,7 @@
 #include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/variance_reduction.hpp"
 #include "distopt/comm/agent_sum.hpp"
+#include "distopt/comm/sparse_agent_sum.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
@@ -20,6 +21,18 @@ namespace {
 
 // The agent slot of the replicated start's stream (no block has this id).
 constexpr std::uint64_t kReplicatedSlot = (1ull << 62) + 2;
+
+// cs = (0 − a) − c (0 − b) entrywise: the dense contribution (∇_x f − a) − c (∇_x f − b) with
+// ∇_x f = 0, written the same way so that the sparse and dense paths give the same bits.
+void combine_sparse(const BilevelProblem& p, const IndexedVector& a, const IndexedVector& b,
+                    double c, IndexedVector& cs) {
+  check_same_support(p, a, b);
+  cs.index = a.index;
+  cs.value.resize(a.value.size());
+  for (std::size_t k = 0; k < a.value.size(); ++k) {
+    cs.value[k] = (0.0 - a.value[k]) - c * (0.0 - b.value[k]);
+  }
+}
 
 void fill_uniform(RandomStream& rng, Vector& v, Index n) {
   v.resize(n);
@@ -86,6 +99,7 @@ Bsvrb::Bsvrb(BilevelContext ctx, const BsvrbOptions& options)
     : ctx_(ctx), o_(options), sampler_((o_.validate(), ctx.problem), o_.sampler, ctx.seed) {
   validate_bilevel_problem(ctx_.problem);
   check_bilevel_placement(ctx_.comm, ctx_.problem, "Bsvrb");
+  sparse_ = ctx_.problem.sparse_cross() && ctx_.problem.upper_independent_of_x();
   if (o_.version == BsvrbVersion::kV1 && !ctx_.problem.has_lower_hessian()) {
     throw ConfigError("algorithm", "bsvrb1 needs the lower Hessian, which bilevel problem '" +
                                        ctx_.problem.name() +
@@ -156,17 +170,20 @@ void Bsvrb::apply_inverse(const Matrix& h, const Vector& rhs, Vector& out) const
   out = Eigen::PartialPivLU<Matrix>(h).solve(rhs);
 }
 
-void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c) {
+void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c,
+                         IndexedVector& cs) {
   BilevelProblem& p = ctx_.problem;
   sampler_.batch(round, i, batch_);
   const SampleBatch lo = batch_.lower_batch(), up = batch_.upper_batch();
-  // ∇_y g_i and (∇_x f_i, ∇_y f_i) at the current and the previous point, on the same rows.
+  // ∇_y g_i and (∇_x f_i, ∇_y f_i) at the current and the previous point, on the same rows
+  // (∇_x f_i only when the contribution is dense: sparse_ requires f_i independent of x).
   p.lower(i, x_, b.y, lo, nullptr, &gy_new_);
   p.lower(i, x_prev_, b.y_prev, lo, nullptr, &gy_old_);
-  p.upper(i, x_, b.y, up, &fx_new_, &fy_new_);
-  p.upper(i, x_prev_, b.y_prev, up, &fx_old_, &fy_old_);
+  p.upper(i, x_, b.y, up, sparse_ ? nullptr : &fx_new_, &fy_new_);
+  p.upper(i, x_prev_, b.y_prev, up, sparse_ ? nullptr : &fx_old_, &fy_old_);
   b.counts.gradients += 4;
-  if (o_.version == BsvrbVersion::kV1) {
+  const bool v1 = o_.version == BsvrbVersion::kV1;
+  if (v1) {
     p.lower_hessian(i, x_, b.y, lo, hess_new_);
     p.lower_hessian(i, x_prev_, b.y_prev, lo, hess_old_);
     b.counts.hessians += 2;
@@ -177,8 +194,6 @@ void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c) 
     next = b.h;
     msvr_update(next, o_.alpha, o_.gamma, hess_new_, hess_old_);
     project_norm_floor(next, o_.hessian_bound);
-    p.lower_cross(i, x_, b.y, lo, w_new_, c_new_);
-    p.lower_cross(i, x_prev_, b.y_prev, lo, w_old_, c_old_);
   } else {
     // u_i tracks ∇²_yy g_i v_i − ∇_y f_i, the gradient in v of ½ vᵀ H v − vᵀ ∇_y f.
     p.lower_hvp(i, x_, b.y, lo, b.v, w_new_);
@@ -187,11 +202,20 @@ void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c) 
     w_new_ -= fy_new_;
     w_old_ -= fy_old_;
     msvr_update(b.u, o_.alpha, o_.gamma, w_new_, w_old_);
-    p.lower_cross(i, x_, b.y, lo, b.v, c_new_);
-    p.lower_cross(i, x_prev_, b.y_prev, lo, b.v_prev, c_old_);
   }
+  // The vector the mixed product multiplies: H_i⁻¹ ∇_y f_i (v1) or v_i (v2), at both points.
+  const Vector& a_new = v1 ? w_new_ : b.v;
+  const Vector& a_old = v1 ? w_old_ : b.v_prev;
   b.counts.cross += 2;
   msvr_update(b.s, o_.alpha, o_.gamma, gy_new_, gy_old_);
+  if (sparse_) {
+    p.lower_cross_sparse(i, x_, b.y, lo, a_new, cs_new_);
+    p.lower_cross_sparse(i, x_prev_, b.y_prev, lo, a_old, cs_old_);
+    combine_sparse(p, cs_new_, cs_old_, 1 - o_.beta, cs);
+    return;
+  }
+  p.lower_cross(i, x_, b.y, lo, a_new, c_new_);
+  p.lower_cross(i, x_prev_, b.y_prev, lo, a_old, c_old_);
   // G_new,i − (1−β) G_old,i with G = ∇_x f_i − (mixed product).
   c = (fx_new_ - c_new_) - (1 - o_.beta) * (fx_old_ - c_old_);
 }
@@ -204,19 +228,37 @@ void Bsvrb::step(std::int64_t round) {
   const std::vector<Index>& sampled = sampler_.blocks(round);
   std::fill(sampled_local_.begin(), sampled_local_.end(), 0);
   AgentSum sum(ctx_.comm, ctx_.reduction);
-  sum.reset(d);
+  SparseAgentSum sparse_sum(ctx_.comm, ctx_.reduction);
+  if (sparse_) {
+    sparse_sum.reset(d);
+  } else {
+    sum.reset(d);
+  }
   Vector c(d);
-  const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
+  IndexedVector cs;
+  const auto dense_bytes = static_cast<std::uint64_t>(d) * sizeof(double);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
     const auto l = static_cast<std::size_t>(i - first);
     sampled_local_[l] = 1;
-    block_update(i, blocks_[l], round, c);
-    sum.add(i, c);
+    block_update(i, blocks_[l], round, c, cs);
+    // Logical traffic: the block's contribution up; x_t and x_{t−1} down (on the contribution's
+    // coordinates when sparse: those are the x entries the block's oracles read).
+    const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(cs.size()) : dense_bytes;
+    if (sparse_) {
+      sparse_sum.add(i, cs.index, cs.value);
+    } else {
+      sum.add(i, c);
+    }
     ctx_.comm.traffic().add_up(i, bytes);
+    ctx_.comm.traffic().add_down(i, 2 * bytes);
   }
   Vector combined;
-  sum.finish(combined);
+  if (sparse_) {
+    sparse_sum.finish(combined);
+  } else {
+    sum.finish(combined);
+  }
 
   // The lower variables of this rank's blocks.
   const bool v1 = o_.version == BsvrbVersion::kV1;

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/io/metrics.hpp"
@@ -65,6 +66,9 @@ void ExactHypergradientDescent::step(std::int64_t /*round*/) {
     rec.tail(d) = g;
     counts_[static_cast<std::size_t>(l)] += st.counts;
     sum.add(i, rec, w);
+    // Logical traffic: the block's value and hypergradient up, x down.
+    ctx_.comm.traffic().add_up(i, static_cast<std::uint64_t>(1 + d) * sizeof(double));
+    ctx_.comm.traffic().add_down(i, static_cast<std::uint64_t>(d) * sizeof(double));
   }
   Vector total;
   sum.finish(total);
@@ -108,6 +112,7 @@ void ExactHypergradientDescent::extra_metrics(MetricRow& row) {
   row.set("hvp_evals", static_cast<double>(c[0]));
   row.set("jvp_evals", static_cast<double>(c[1]));
   row.set("hessian_evals", static_cast<double>(c[2]));
+  add_lower_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, x_, y, "", row);
 }
 
 void ExactHypergradientDescent::save(StateArchive& out) const {

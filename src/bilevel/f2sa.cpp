@@ -6,6 +6,7 @@
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/comm/agent_sum.hpp"
+#include "distopt/comm/sparse_agent_sum.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/io/metrics.hpp"
@@ -47,6 +48,7 @@ F2sa::F2sa(BilevelContext ctx, const F2saOptions& options)
     : ctx_(ctx), o_(options), sampler_((o_.validate(), ctx.problem), o_.sampler, ctx.seed) {
   validate_bilevel_problem(ctx_.problem);
   check_bilevel_placement(ctx_.comm, ctx_.problem, "F2sa");
+  sparse_ = ctx_.problem.sparse_cross() && ctx_.problem.upper_independent_of_x();
 }
 
 void F2sa::initialize(const Vector& x0) {
@@ -68,7 +70,7 @@ void F2sa::initialize(const Vector& x0) {
 }
 
 void F2sa::block_update(Index i, BlockState& b, std::int64_t round, double lambda, double alpha,
-                        double gamma, Vector& d) {
+                        double gamma, Vector& d, IndexedVector& ds) {
   BilevelProblem& p = ctx_.problem;
   const Index T = o_.inner_steps;
   const std::int64_t base = (round - 1) * (T + 1);
@@ -87,6 +89,20 @@ void F2sa::block_update(Index i, BlockState& b, std::int64_t round, double lambd
   }
   sampler_.batch(base + T + 1, i, batch_);
   const SampleBatch lo = batch_.lower_batch(), up = batch_.upper_batch();
+  if (sparse_) {
+    // ∇_x f_i = 0; ∇_x g_i at y and at z on one batch share their index set.
+    p.lower_sparse(i, x_, b.y, lo, &gxs_, nullptr);
+    p.lower_sparse(i, x_, b.z, lo, &gzxs_, nullptr);
+    b.counts.gradients += 2;
+    check_same_support(p, gxs_, gzxs_);
+    ds.index = gxs_.index;
+    ds.value.resize(gxs_.value.size());
+    // The dense expression fx + λ (gx − gzx) with fx = 0, so both paths give the same bits.
+    for (std::size_t k = 0; k < ds.value.size(); ++k) {
+      ds.value[k] = 0.0 + lambda * (gxs_.value[k] - gzxs_.value[k]);
+    }
+    return;
+  }
   p.upper(i, x_, b.y, up, &fx_, nullptr);
   p.lower(i, x_, b.y, lo, &gx_, nullptr);
   p.lower(i, x_, b.z, lo, &gzx_, nullptr);
@@ -105,17 +121,39 @@ void F2sa::step(std::int64_t round) {
   const double alpha = o_.alpha * decay, gamma = o_.gamma * decay;
   const std::vector<Index>& sampled = sampler_.blocks(round);
   AgentSum sum(ctx_.comm, ctx_.reduction);
-  sum.reset(dim);
+  SparseAgentSum sparse_sum(ctx_.comm, ctx_.reduction);
+  if (sparse_) {
+    sparse_sum.reset(dim);
+  } else {
+    sum.reset(dim);
+  }
   Vector d(dim);
+  IndexedVector ds;
   const double w = 1.0 / static_cast<double>(o_.sampler.blocks_per_iter);
-  const auto bytes = static_cast<std::uint64_t>(dim) * sizeof(double);
+  const auto dense_bytes = static_cast<std::uint64_t>(dim) * sizeof(double);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
-    block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, lambda, alpha, gamma, d);
-    sum.add(i, d, w);
+    block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, lambda, alpha, gamma, d,
+                 ds);
+    // Logical traffic: the direction up; x down, whole when dense, and when sparse its entries on
+    // the rows of each of the block's T + 1 batches (every batch has the same number of distinct
+    // rows, B, so T + 1 records of the direction's size).
+    const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(ds.size()) : dense_bytes;
+    const std::uint64_t down =
+        sparse_ ? static_cast<std::uint64_t>(o_.inner_steps + 1) * bytes : dense_bytes;
+    if (sparse_) {
+      sparse_sum.add(i, ds.index, ds.value, w);
+    } else {
+      sum.add(i, d, w);
+    }
     ctx_.comm.traffic().add_up(i, bytes);
+    ctx_.comm.traffic().add_down(i, down);
   }
-  sum.finish(dir_);
+  if (sparse_) {
+    sparse_sum.finish(dir_);
+  } else {
+    sum.finish(dir_);
+  }
   x_.noalias() -= (o_.xi * alpha) * dir_;
   lambda_ = lambda;
 }

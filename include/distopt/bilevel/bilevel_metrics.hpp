@@ -20,12 +20,23 @@ namespace distopt {
 ///  * "lower_residual": max over the blocks of the full-batch ‖∇_y g_i(x, y_i)‖ at the method's
 ///    lower variables `local_y` (this rank's blocks in placement order; not modified);
 ///  * "hvp_evals", "jvp_evals", "hessian_evals": the method's oracle calls over all blocks
-///    (`local_counts`, this rank's blocks); the evaluation's own calls are not counted.
+///    (`local_counts`, this rank's blocks); the evaluation's own calls are not counted;
+///  * the problem's lower metrics (add_lower_metrics) at the exact lower solutions y_i*(x) under
+///    their own names ("test_accuracy": the model the hyper-parameters x produce) and at the
+///    method's `local_y` as "iterate_<name>".
 void bilevel_exact_metrics(Communicator& comm, Reduction reduction, BilevelProblem& problem,
                            const HypergradientSolveOptions& solve, const Vector& x,
                            const std::vector<Vector>& local_y,
                            const std::vector<OracleCounts>& local_counts, MetricRow& row,
                            Vector* grad = nullptr);
+
+/// Collective: the mean over every block of problem.evaluate_lower() for the lower variables
+/// `local_y` of this rank's blocks (placement order) at `x`, set in `row` as `prefix` + each of
+/// lower_metric_names(). Summed through AgentSum with `reduction` (bitwise across rank counts with
+/// kOrdered). Does nothing when the problem names no lower metrics.
+void add_lower_metrics(Communicator& comm, Reduction reduction, BilevelProblem& problem,
+                       const Vector& x, const std::vector<Vector>& local_y,
+                       const std::string& prefix, MetricRow& row);
 
 /// Throws Error unless `problem`'s placement is over `comm`'s ranks (`who` names the method).
 void check_bilevel_placement(const Communicator& comm, const BilevelProblem& problem,

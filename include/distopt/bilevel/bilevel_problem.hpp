@@ -165,6 +165,12 @@ class BilevelProblem {
 /// otherwise (a lower problem that is not strongly convex is an input error).
 void validate_bilevel_problem(const BilevelProblem& problem);
 
+/// Throws Error naming `problem` unless `a` and `b` (two sparse oracle results on one batch) have
+/// the same index set, as the structural contract of lower_cross_sparse() and lower_sparse()
+/// requires.
+void check_same_support(const BilevelProblem& problem, const IndexedVector& a,
+                        const IndexedVector& b);
+
 /// Counts of oracle calls, each on one batch of one block ("one block-gradient on a batch" = 1,
 /// whatever the batch size).
 struct OracleCounts {

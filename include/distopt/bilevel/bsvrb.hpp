@@ -170,11 +170,17 @@ class Bsvrb : public Algorithm {
     std::uint64_t delay = 0;  // iterations since last sampled
     OracleCounts counts{};
   };
-  void block_update(Index block, BlockState& b, std::int64_t round, Vector& contribution);
+  // The block's contribution G_new,i − (1−β) G_old,i into `contribution` (dense) or `sparse`.
+  void block_update(Index block, BlockState& b, std::int64_t round, Vector& contribution,
+                    IndexedVector& sparse);
   void apply_inverse(const Matrix& h, const Vector& rhs, Vector& out) const;
 
   BilevelContext ctx_;
   BsvrbOptions o_;
+  // Contributions are sparse (IndexedVector, SparseAgentSum) when the problem's mixed products
+  // are (BilevelProblem::sparse_cross) and f_i ignores x.
+  bool sparse_ = false;
+  IndexedVector cs_new_, cs_old_;
   BlockSampler sampler_;
   Vector x_, x_prev_, z_;
   std::vector<BlockState> blocks_;   // local blocks, placement order

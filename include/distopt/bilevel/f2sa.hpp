@@ -125,8 +125,9 @@ class F2sa : public Algorithm {
     Vector y, z;
     OracleCounts counts{};
   };
+  // The block's x-direction into `d` (dense) or `ds` (sparse_).
   void block_update(Index block, BlockState& b, std::int64_t round, double lambda, double alpha,
-                    double gamma, Vector& d);
+                    double gamma, Vector& d, IndexedVector& ds);
 
   BilevelContext ctx_;
   F2saOptions o_;
@@ -136,6 +137,10 @@ class F2sa : public Algorithm {
   std::vector<BlockState> blocks_;
   BlockBatch batch_;
   Vector gx_, gy_, fx_, fy_, gzx_, gz_;
+  // Directions are sparse (IndexedVector, SparseAgentSum) when the problem's x-derivatives of g_i
+  // are (BilevelProblem::sparse_cross) and f_i ignores x.
+  bool sparse_ = false;
+  IndexedVector gxs_, gzxs_;
 };
 
 }  // namespace distopt
