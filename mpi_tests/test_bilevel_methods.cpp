@@ -338,10 +338,9 @@ TEST(BilevelMethods, MetricsCountsAndTraffic) {
     const double visits = static_cast<double>(kSteps * s.blocks_per_iter);
     const std::uint64_t up = comm.allreduce_sum(comm.traffic().local_total().bytes_up - up0);
     EXPECT_EQ(up, static_cast<std::uint64_t>(visits) * 12 * sizeof(double)) << kind_name(k);
-    const std::uint64_t down =
-        comm.allreduce_sum(comm.traffic().local_total().bytes_down - down0);
-    EXPECT_EQ(down, static_cast<std::uint64_t>(visits) * (k == Kind::kF2sa ? 1 : 2) * 12 *
-                        sizeof(double))
+    const std::uint64_t down = comm.allreduce_sum(comm.traffic().local_total().bytes_down - down0);
+    EXPECT_EQ(down,
+              static_cast<std::uint64_t>(visits) * (k == Kind::kF2sa ? 1 : 2) * 12 * sizeof(double))
         << kind_name(k);
     EXPECT_EQ(m->model(), run(k, comm, s, kSteps).x) << kind_name(k);
     Vector g;

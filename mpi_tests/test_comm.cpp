@@ -246,8 +246,7 @@ TEST(SparseAgentSum, EqualsDenseAgentSumWithExactBytes) {
       added = true;
     }
     if (mode == Reduction::kAllreduce) {
-      records =
-          added ? SparseAgentSum::record_bytes(static_cast<Index>(union_idx.size())) : 0;
+      records = added ? SparseAgentSum::record_bytes(static_cast<Index>(union_idx.size())) : 0;
     }
     const std::uint64_t b0 = comm.traffic().mpi_bytes();
     Vector s, d;

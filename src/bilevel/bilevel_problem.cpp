@@ -50,8 +50,7 @@ Vector BilevelProblem::initial_lower(Index /*block*/) const {
 
 void check_same_support(const BilevelProblem& problem, const IndexedVector& a,
                         const IndexedVector& b) {
-  if (a.index != b.index || a.value.size() != a.index.size() ||
-      b.value.size() != b.index.size()) {
+  if (a.index != b.index || a.value.size() != a.index.size() || b.value.size() != b.index.size()) {
     throw Error("bilevel problem '" + problem.name() +
                 "': two sparse products on one batch have different index sets (the index set "
                 "must depend on the block and the batch only)");

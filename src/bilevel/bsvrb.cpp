@@ -170,8 +170,7 @@ void Bsvrb::apply_inverse(const Matrix& h, const Vector& rhs, Vector& out) const
   out = Eigen::PartialPivLU<Matrix>(h).solve(rhs);
 }
 
-void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c,
-                         IndexedVector& cs) {
+void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c, IndexedVector& cs) {
   BilevelProblem& p = ctx_.problem;
   sampler_.batch(round, i, batch_);
   const SampleBatch lo = batch_.lower_batch(), up = batch_.upper_batch();

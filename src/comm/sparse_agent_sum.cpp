@@ -10,7 +10,8 @@ namespace distopt {
 
 void SparseAgentSum::reset(Index dim) {
   if (dim < 0 || static_cast<std::uint64_t>(dim) > std::numeric_limits<std::uint32_t>::max()) {
-    throw Error("SparseAgentSum: dimension " + std::to_string(dim) + " does not fit 32-bit indices");
+    throw Error("SparseAgentSum: dimension " + std::to_string(dim) +
+                " does not fit 32-bit indices");
   }
   dim_ = dim;
   last_agent_ = -1;
@@ -43,7 +44,8 @@ void SparseAgentSum::add(Index agent, std::span<const Index> index, std::span<co
   for (std::size_t k = 0; k < index.size(); ++k) {
     const Index j = index[k];
     if (j <= prev || j >= dim_) {
-      throw Error("SparseAgentSum::add: indices must be strictly increasing and below the dimension");
+      throw Error(
+          "SparseAgentSum::add: indices must be strictly increasing and below the dimension");
     }
     prev = j;
     index_scratch_[k] = static_cast<std::uint32_t>(j);
