@@ -64,6 +64,10 @@ for np in 1 2 4; do
   NP=$np expect "data option, bilevel"      "--data"              -- "${BL[@]}" --data synthetic:logistic
   NP=$np expect "unknown bilevel problem"   "--bilevel-problem"   -- "${BL[@]}" --bilevel-problem nosuch
 done
+expect "f2sa key to bsvrb1"        "--f2sa-alpha"          -- "${BL[@]}" --algorithm bsvrb1 --f2sa-alpha 0.1
+expect "stocbio key to f2sa"       "--stocbio-inner-steps" -- "${BL[@]}" --algorithm f2sa --stocbio-inner-steps 3
+expect "stocbio negative steps"    "--stocbio-neumann-steps" -- "${BL[@]}" --algorithm stocbio --stocbio-neumann-steps -1
+expect "stocbio zero neumann lr"   "--stocbio-neumann-lr"  -- "${BL[@]}" --algorithm stocbio --stocbio-neumann-lr 0
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -90,6 +90,14 @@ void add_bilevel_options(po::options_description& d) {
       "f2sa: y runs the T inner steps with z (the paper's box) | false: one y step per iteration");
   add("f2sa-step-decay", str(f2sa.step_decay),
       "f2sa: steps decay as k^(-a) (0: constant; the benchmark's 0.5)");
+  const StocbioOptions stocbio;
+  add("stocbio-inner-lr", str(stocbio.inner_lr), "stocbio: step alpha of the inner steps on y");
+  add("stocbio-inner-steps", str(stocbio.inner_steps),
+      "stocbio: inner SGD steps D per sampled block and iteration");
+  add("stocbio-neumann-lr", str(stocbio.neumann_lr),
+      "stocbio: Neumann step eta (the series converges for eta L_g < 2)");
+  add("stocbio-neumann-steps", str(stocbio.neumann_steps),
+      "stocbio: Neumann terms Q beyond the first (one HVP each)");
 }
 
 std::vector<std::string> bilevel_option_keys() {
@@ -185,6 +193,19 @@ F2saOptions f2sa_options_from(const Config& c) {
   return o;
 }
 
+StocbioOptions stocbio_options_from(const Config& c) {
+  StocbioOptions o;
+  o.lr = c.get_nonnegative("lr");
+  o.inner_lr = c.get_double("stocbio-inner-lr");
+  o.inner_steps = c.get_int("stocbio-inner-steps");
+  o.neumann_lr = c.get_double("stocbio-neumann-lr");
+  o.neumann_steps = c.get_int("stocbio-neumann-steps");
+  o.sampler = block_sampler_options_from(c);
+  o.solve = hypergradient_solve_options_from(c);
+  o.validate();
+  return o;
+}
+
 void check_option_families(const Config& c, bool owns_problem) {
   const std::string algorithm = c.get("algorithm");
   if (!owns_problem) {
@@ -201,6 +222,21 @@ void check_option_families(const Config& c, bool owns_problem) {
       throw ConfigError(key, "--algorithm " + algorithm +
                                  " is a bilevel method: it runs on --bilevel-problem and does "
                                  "not use this option");
+    }
+  }
+  // A method's own keys (bsvrb-*, f2sa-*, stocbio-*) given to another bilevel method.
+  struct Prefix {
+    const char* prefix;
+    bool applies;
+  };
+  const Prefix prefixes[] = {{"bsvrb-", algorithm == "bsvrb1" || algorithm == "bsvrb2"},
+                             {"f2sa-", algorithm == "f2sa"},
+                             {"stocbio-", algorithm == "stocbio"}};
+  for (const auto& key : bilevel_option_keys()) {
+    for (const Prefix& p : prefixes) {
+      if (!p.applies && key.rfind(p.prefix, 0) == 0 && c.given(key)) {
+        throw ConfigError(key, "is not an option of --algorithm " + algorithm);
+      }
     }
   }
 }

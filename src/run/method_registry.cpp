@@ -110,6 +110,12 @@ Registry<MethodFactory>& method_registry() {
                [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
                  return std::make_unique<F2sa>(ctx, f2sa_options_from(c));
                })});
+    m.add({"stocbio", "",
+           "bilevel: stocBiO (Ji et al. 2021): inner SGD steps, Neumann-series inverse Hessian",
+           MethodFactory::bilevel(
+               [](const Config& c, BilevelContext& ctx) -> std::unique_ptr<Algorithm> {
+                 return std::make_unique<Stocbio>(ctx, stocbio_options_from(c));
+               })});
     return m;
   }();
   return r;

@@ -29,6 +29,7 @@
 #include "distopt/bilevel/f2sa.hpp"
 #include "distopt/bilevel/multitask.hpp"
 #include "distopt/bilevel/problem_registry.hpp"
+#include "distopt/bilevel/stocbio.hpp"
 #include "distopt/comm/agent_sum.hpp"
 #include "distopt/comm/communicator.hpp"
 #include "distopt/data/local_data.hpp"
@@ -65,6 +66,9 @@ BsvrbOptions bsvrb_options_from(const Config& config, BsvrbVersion version);
 /// The f2sa-* keys (f2sa-lambda-max "none": no cap), the sampler and the evaluation solves;
 /// validated.
 F2saOptions f2sa_options_from(const Config& config);
+/// --lr (default 0.1, the benchmark's step), the stocbio-* keys, the sampler and the evaluation
+/// solves; validated (ConfigError naming the key).
+StocbioOptions stocbio_options_from(const Config& config);
 
 /// Throws ConfigError naming the key when the config mixes families: a key of the bilevel group
 /// given explicitly (Config::given) with a method that does not bring its own problem
