@@ -69,5 +69,17 @@ expect "stocbio key to f2sa"       "--stocbio-inner-steps" -- "${BL[@]}" --algor
 expect "stocbio negative steps"    "--stocbio-neumann-steps" -- "${BL[@]}" --algorithm stocbio --stocbio-neumann-steps -1
 expect "stocbio zero neumann lr"   "--stocbio-neumann-lr"  -- "${BL[@]}" --algorithm stocbio --stocbio-neumann-lr 0
 
+# reweight (Fashion-MNIST): bad input names its key, as does a key of another problem.
+RW=(train --algorithm exact-hypergrad --bilevel-problem reweight --agents 4 --rounds 2 --log-format none --output none)
+expect "reweight bad classes"       "--reweight-classes"      -- "${RW[@]}" --reweight-classes 0,12
+expect "reweight classes not pair"  "--reweight-classes"      -- "${RW[@]}" --reweight-classes 3
+expect "reweight pool"              "--reweight-pool"         -- "${RW[@]}" --reweight-pool 3
+expect "reweight too many rows"     "--reweight-train-rows"   -- "${RW[@]}" --reweight-train-rows 20000
+expect "reweight temperatures"      "--reweight-temperatures" -- "${RW[@]}" --reweight-temperatures 2,1
+expect "reweight lower reg"         "--reweight-lower-reg"    -- "${RW[@]}" --reweight-lower-reg 0
+expect "reweight binary data"       "--bilevel-data"          -- "${RW[@]}" --bilevel-data synthetic:logistic
+expect "multitask key, reweight"    "--multitask-rank"        -- "${RW[@]}" --multitask-rank 3
+expect "reweight key, multitask"    "--reweight-pool"         -- "${BL[@]}" --reweight-pool 7
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

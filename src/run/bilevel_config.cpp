@@ -7,6 +7,7 @@
 #include "distopt/bilevel/bsvrb.hpp"
 #include "distopt/bilevel/f2sa.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/parse.hpp"
 
 namespace distopt {
 
@@ -51,6 +52,20 @@ void add_bilevel_options(po::options_description& d) {
       "multitask: ridge lambda > 0 on the heads y_i (the lower strong convexity)");
   add("bilevel-upper-reg", str(mt.upper_reg), "multitask: ridge rho >= 0 on W in the upper loss");
   add("multitask-noise", str(mt.noise), "multitask: standard deviation of the label noise");
+  const ReweightOptions& rw = problem.reweight;
+  add("reweight-classes", str(rw.classes[0]) + "," + str(rw.classes[1]),
+      "reweight: the two classes c0,c1 of --bilevel-data (c0 -> label -1, c1 -> +1)");
+  add("reweight-train-rows", str(rw.train_rows),
+      "reweight: training (lower) rows, one weight logit each (the dimension of x)");
+  add("reweight-val-rows", str(rw.val_rows), "reweight: validation (upper) rows");
+  add("reweight-noise", str(rw.noise),
+      "reweight: probability that a training label is flipped, in [0, 1)");
+  add("reweight-pool", str(rw.pool),
+      "reweight: average-pool the 28x28 images by this window (divides 28; 1 = raw)");
+  add("reweight-temperatures", str(rw.temperatures[0]) + "," + str(rw.temperatures[1]),
+      "reweight: temperatures of the first and last block, log-spaced between");
+  add("reweight-lower-reg", str(rw.lower_reg),
+      "reweight: ridge lambda > 0 on every y_i (the lower strong convexity)");
   add("bilevel-solver", to_string(solve.solver),
       "exact lower-Hessian systems: auto (Cholesky when the problem forms the lower Hessian, "
       "else CG) | cholesky | cg");
@@ -121,11 +136,57 @@ MultitaskOptions multitask_options_from(const Config& c) {
   return o;
 }
 
+namespace {
+
+// "a,b" into two values parsed by `parse` (ConfigError(key) otherwise).
+template <class T, class Parse>
+std::array<T, 2> parse_pair(const std::string& key, const std::string& text, Parse parse) {
+  const auto comma = text.find(',');
+  if (comma == std::string::npos || text.find(',', comma + 1) != std::string::npos) {
+    throw ConfigError(key, "expected two comma-separated values, got '" + text + "'");
+  }
+  return {static_cast<T>(parse(key, text.substr(0, comma))),
+          static_cast<T>(parse(key, text.substr(comma + 1)))};
+}
+
+// The keys of the problems' own options, by problem (what another problem must not be given).
+bool is_reweight_key(const std::string& key) {
+  return key.rfind("reweight-", 0) == 0;
+}
+bool is_multitask_key(const std::string& key) {
+  return key.rfind("multitask-", 0) == 0 || key == "bilevel-lower-reg" ||
+         key == "bilevel-upper-reg";
+}
+
+}  // namespace
+
+ReweightOptions reweight_options_from(const Config& c) {
+  ReweightOptions o;
+  o.classes = parse_pair<Index>("reweight-classes", c.get("reweight-classes"), parse_int);
+  o.train_rows = c.get_int("reweight-train-rows");
+  o.val_rows = c.get_int("reweight-val-rows");
+  o.noise = c.get_double("reweight-noise");
+  o.pool = c.get_int("reweight-pool");
+  o.temperatures =
+      parse_pair<double>("reweight-temperatures", c.get("reweight-temperatures"), parse_double);
+  o.lower_reg = c.get_double("reweight-lower-reg");
+  o.validate();
+  return o;
+}
+
 BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
   BilevelProblemOptions o;
   o.problem = c.get("bilevel-problem");
   o.data = c.get("bilevel-data");
-  if (split_spec(o.problem).kind == "multitask") o.multitask = multitask_options_from(c);
+  const std::string kind = split_spec(o.problem).kind;
+  for (const auto& key : bilevel_option_keys()) {
+    const bool foreign = kind == "reweight" ? is_multitask_key(key) : is_reweight_key(key);
+    if (foreign && c.given(key)) {
+      throw ConfigError(key, "is not an option of --bilevel-problem " + o.problem);
+    }
+  }
+  if (kind == "multitask") o.multitask = multitask_options_from(c);
+  if (kind == "reweight") o.reweight = reweight_options_from(c);
   o.validate();
   return o;
 }

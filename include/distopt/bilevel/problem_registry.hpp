@@ -1,6 +1,6 @@
 #pragma once
 // The --bilevel-problem registry (core/registry.hpp): one table of the bilevel problems
-// (`multitask`, later the BSVRB paper's `reweight` and `hyperclean`) from which
+// (`multitask`, `reweight`, later the BSVRB paper's `hyperclean`) from which
 // make_bilevel_problem, its "unknown bilevel problem ... (known: ...)" error and the --help line
 // are generated. User code adds its own problem before parsing options:
 //
@@ -19,6 +19,7 @@
 
 #include "distopt/bilevel/bilevel_problem.hpp"
 #include "distopt/bilevel/multitask.hpp"
+#include "distopt/bilevel/reweight.hpp"
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/registry.hpp"
 
@@ -34,6 +35,8 @@ struct BilevelProblemOptions {
   std::string data = "fmnist";
   /// The options of `multitask` (used only when problem is `multitask`).
   MultitaskOptions multitask{};
+  /// The options of `reweight` (used only when problem is `reweight`).
+  ReweightOptions reweight{};
   /// Throws ConfigError naming the key: "bilevel-problem" when empty, and the selected built-in
   /// problem's keys. The name itself is checked against the registry by make_bilevel_problem.
   void validate() const;
@@ -60,8 +63,8 @@ using BilevelProblemFactory =
 /// The registry type of --bilevel-problem.
 using BilevelProblemRegistry = Registry<BilevelProblemFactory>;
 
-/// The --bilevel-problem registry: `multitask`, then the entries user code added. Errors name
-/// the option "bilevel-problem".
+/// The --bilevel-problem registry: `multitask`, `reweight`, then the entries user code added.
+/// Errors name the option "bilevel-problem".
 BilevelProblemRegistry& bilevel_problem_registry();
 
 /// Validates `options`, looks options.problem up in the registry, builds the problem for

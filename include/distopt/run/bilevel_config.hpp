@@ -50,7 +50,13 @@ std::vector<std::string> bilevel_option_keys();
 /// --bilevel-lower-reg, --bilevel-upper-reg, --multitask-noise; validated (ConfigError naming
 /// the key: e.g. --bilevel-lower-reg must be positive, the lower problem strongly convex).
 MultitaskOptions multitask_options_from(const Config& config);
-/// --bilevel-problem and, when it selects `multitask`, the multitask keys; validated.
+/// --reweight-classes, --reweight-train-rows, --reweight-val-rows, --reweight-noise,
+/// --reweight-pool, --reweight-temperatures, --reweight-lower-reg; validated (ConfigError naming
+/// the key).
+ReweightOptions reweight_options_from(const Config& config);
+/// --bilevel-problem and, when it selects `multitask` or `reweight`, that problem's keys;
+/// validated. A reweight-* key given with another problem, or a multitask key with `reweight`,
+/// is a ConfigError naming it.
 BilevelProblemOptions bilevel_problem_options_from(const Config& config);
 /// --bilevel-solver, --bilevel-cg-tol, --bilevel-cg-max-iter, --bilevel-lower-tol,
 /// --bilevel-lower-max-iter; validated.
