@@ -1,6 +1,8 @@
 #include "distopt/bilevel/bilevel_metrics.hpp"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <span>
 #include <string>
 
@@ -68,6 +70,19 @@ void add_lower_metrics(Communicator& comm, Reduction reduction, BilevelProblem& 
   Vector mean;
   sum.finish(mean);
   for (Index j = 0; j < k; ++j) row.set(prefix + names[static_cast<std::size_t>(j)], mean[j]);
+}
+
+void PhaseTimes::report(Communicator& comm, MetricRow& row) const {
+  std::array<double, 3> t = {kernels, aggregation, total};
+  comm.allreduce_sum(std::span<double>(t));
+  const double n = comm.size();
+  row.set("time_block_kernels", t[0] / n);
+  row.set("time_aggregation", t[1] / n);
+  row.set("time_steps", t[2] / n);
+}
+
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 void check_bilevel_placement(const Communicator& comm, const BilevelProblem& problem,

@@ -220,6 +220,7 @@ void Bsvrb::block_update(Index i, BlockState& b, std::int64_t round, Vector& c, 
 }
 
 void Bsvrb::step(std::int64_t round) {
+  const double t_start = monotonic_seconds();
   BilevelProblem& p = ctx_.problem;
   const Placement& pl = p.placement();
   const Index d = p.upper_dim();
@@ -240,7 +241,9 @@ void Bsvrb::step(std::int64_t round) {
     if (i < first || i >= end) continue;
     const auto l = static_cast<std::size_t>(i - first);
     sampled_local_[l] = 1;
+    const double t0 = monotonic_seconds();
     block_update(i, blocks_[l], round, c, cs);
+    times_.kernels += monotonic_seconds() - t0;
     // Logical traffic: the block's contribution up; x_t and x_{t−1} down (on the contribution's
     // coordinates when sparse: those are the x entries the block's oracles read).
     const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(cs.size()) : dense_bytes;
@@ -253,11 +256,13 @@ void Bsvrb::step(std::int64_t round) {
     ctx_.comm.traffic().add_down(i, 2 * bytes);
   }
   Vector combined;
+  const double t_agg = monotonic_seconds();
   if (sparse_) {
     sparse_sum.finish(combined);
   } else {
     sum.finish(combined);
   }
+  times_.aggregation += monotonic_seconds() - t_agg;
 
   // The lower variables of this rank's blocks.
   const bool v1 = o_.version == BsvrbVersion::kV1;
@@ -292,6 +297,7 @@ void Bsvrb::step(std::int64_t round) {
   x_prev_ = x_;
   storm_update(z_, o_.beta, combined, o_.sampler.blocks_per_iter);
   x_.noalias() -= o_.lr * z_;
+  times_.total += monotonic_seconds() - t_start;
 }
 
 std::uint64_t Bsvrb::local_grad_evals() const {
@@ -317,6 +323,7 @@ void Bsvrb::extra_metrics(MetricRow& row) {
   Vector g;
   bilevel_exact_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, o_.solve, x_, local_lower(),
                         counts, row, &g);
+  times_.report(ctx_.comm, row);
   row.set("estimate_error_sq", (z_ - g).squaredNorm());
 }
 

@@ -111,6 +111,7 @@ void F2sa::block_update(Index i, BlockState& b, std::int64_t round, double lambd
 }
 
 void F2sa::step(std::int64_t round) {
+  const double t_start = monotonic_seconds();
   BilevelProblem& p = ctx_.problem;
   const Placement& pl = p.placement();
   const Index dim = p.upper_dim();
@@ -133,8 +134,10 @@ void F2sa::step(std::int64_t round) {
   const auto dense_bytes = static_cast<std::uint64_t>(dim) * sizeof(double);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
+    const double t0 = monotonic_seconds();
     block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, lambda, alpha, gamma, d,
                  ds);
+    times_.kernels += monotonic_seconds() - t0;
     // Logical traffic: the direction up; x down, whole when dense, and when sparse its entries on
     // the rows of each of the block's T + 1 batches (every batch has the same number of distinct
     // rows, B, so T + 1 records of the direction's size).
@@ -149,13 +152,16 @@ void F2sa::step(std::int64_t round) {
     ctx_.comm.traffic().add_up(i, bytes);
     ctx_.comm.traffic().add_down(i, down);
   }
+  const double t_agg = monotonic_seconds();
   if (sparse_) {
     sparse_sum.finish(dir_);
   } else {
     sum.finish(dir_);
   }
+  times_.aggregation += monotonic_seconds() - t_agg;
   x_.noalias() -= (o_.xi * alpha) * dir_;
   lambda_ = lambda;
+  times_.total += monotonic_seconds() - t_start;
 }
 
 std::uint64_t F2sa::local_grad_evals() const {
@@ -188,6 +194,7 @@ void F2sa::extra_metrics(MetricRow& row) {
   Vector g;
   bilevel_exact_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, o_.solve, x_, local_lower(),
                         counts, row, &g);
+  times_.report(ctx_.comm, row);
   row.set("f2sa_lambda", lambda_);
   row.set("estimate_error_sq", (dir_ - g).squaredNorm());
 }

@@ -98,6 +98,7 @@ void Stocbio::block_update(Index i, BlockState& b, std::int64_t round, Vector& d
 }
 
 void Stocbio::step(std::int64_t round) {
+  const double t_start = monotonic_seconds();
   BilevelProblem& p = ctx_.problem;
   const Placement& pl = p.placement();
   const Index dim = p.upper_dim();
@@ -119,7 +120,9 @@ void Stocbio::step(std::int64_t round) {
   const auto batches = static_cast<std::uint64_t>(o_.inner_steps + o_.neumann_steps + 2);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
+    const double t0 = monotonic_seconds();
     block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, d, ds);
+    times_.kernels += monotonic_seconds() - t0;
     const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(ds.size()) : dense_bytes;
     if (sparse_) {
       sparse_sum.add(i, ds.index, ds.value, w);
@@ -129,12 +132,15 @@ void Stocbio::step(std::int64_t round) {
     ctx_.comm.traffic().add_up(i, bytes);
     ctx_.comm.traffic().add_down(i, sparse_ ? batches * bytes : dense_bytes);
   }
+  const double t_agg = monotonic_seconds();
   if (sparse_) {
     sparse_sum.finish(dir_);
   } else {
     sum.finish(dir_);
   }
+  times_.aggregation += monotonic_seconds() - t_agg;
   x_.noalias() -= o_.lr * dir_;
+  times_.total += monotonic_seconds() - t_start;
 }
 
 std::uint64_t Stocbio::local_grad_evals() const {
@@ -160,6 +166,7 @@ void Stocbio::extra_metrics(MetricRow& row) {
   Vector g;
   bilevel_exact_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, o_.solve, x_, local_lower(),
                         counts, row, &g);
+  times_.report(ctx_.comm, row);
   row.set("estimate_error_sq", (dir_ - g).squaredNorm());
 }
 

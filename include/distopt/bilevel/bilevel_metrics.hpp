@@ -30,6 +30,23 @@ void bilevel_exact_metrics(Communicator& comm, Reduction reduction, BilevelProbl
                            const std::vector<OracleCounts>& local_counts, MetricRow& row,
                            Vector* grad = nullptr);
 
+/// Where the stochastic bilevel methods spend their steps' wall time on this rank (seconds,
+/// cumulative over the steps this process ran; not checkpointed): the sampled blocks' oracle
+/// work ("block kernels": gradients, HVPs, Hessians, mixed products, their solves), the
+/// aggregation of their contributions over ranks (including the wait for the slowest rank), and
+/// the whole step (the rest is the x and lower-variable updates).
+struct PhaseTimes {
+  double kernels = 0;      ///< the sampled blocks' oracle work
+  double aggregation = 0;  ///< the (Sparse)AgentSum over ranks
+  double total = 0;        ///< the whole step
+  /// Collective: sets "time_block_kernels", "time_aggregation" and "time_steps" in `row`, each
+  /// the mean over the ranks.
+  void report(Communicator& comm, MetricRow& row) const;
+};
+
+/// Seconds on a monotonic clock since an arbitrary origin (differences time phases).
+double monotonic_seconds();
+
 /// Collective: the mean over every block of problem.evaluate_lower() for the lower variables
 /// `local_y` of this rank's blocks (placement order) at `x`, set in `row` as `prefix` + each of
 /// lower_metric_names(). Summed through AgentSum with `reduction` (bitwise across rank counts with

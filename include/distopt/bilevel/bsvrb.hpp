@@ -61,6 +61,7 @@
 #include <string>
 #include <vector>
 
+#include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/bilevel_problem.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
@@ -146,7 +147,8 @@ class Bsvrb : public Algorithm {
   /// Collective: the exact "upper_value"/"loss", "hypergrad_norm_sq"/"grad_norm_sq",
   /// "lower_residual", "hvp_evals", "jvp_evals", "hessian_evals" (bilevel/bilevel_metrics.hpp),
   /// and "estimate_error_sq" ‖z − ∇F(x)‖² (z is the last step's estimate, made at the x before
-  /// that step's update). Does not change the method's state.
+  /// that step's update), and the phase times "time_block_kernels", "time_aggregation",
+  /// "time_steps" (PhaseTimes). Does not change the method's state.
   void extra_metrics(MetricRow& row) override;
   /// The replicated x, x_{t−1}, z and each local block's state (see the file comment).
   void save(StateArchive& out) const override;
@@ -175,6 +177,7 @@ class Bsvrb : public Algorithm {
                     IndexedVector& sparse);
   void apply_inverse(const Matrix& h, const Vector& rhs, Vector& out) const;
 
+  PhaseTimes times_;  // this process's wall time per phase (bilevel_metrics.hpp)
   BilevelContext ctx_;
   BsvrbOptions o_;
   // Contributions are sparse (IndexedVector, SparseAgentSum) when the problem's mixed products

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/bilevel_problem.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
@@ -101,7 +102,8 @@ class F2sa : public Algorithm {
   /// Collective: the exact "upper_value"/"loss", "hypergrad_norm_sq"/"grad_norm_sq",
   /// "lower_residual" (at the z_i, the lower-level iterates), the oracle counts
   /// (bilevel/bilevel_metrics.hpp), "f2sa_lambda" (the λ of the last step) and
-  /// "estimate_error_sq" ‖direction() − ∇F(x)‖². Does not change the method's state.
+  /// "estimate_error_sq" ‖direction() − ∇F(x)‖², and the phase times (PhaseTimes). Does not change
+  /// the method's state.
   void extra_metrics(MetricRow& row) override;
   /// x and each local block's y_i, z_i and counts.
   void save(StateArchive& out) const override;
@@ -129,6 +131,7 @@ class F2sa : public Algorithm {
   void block_update(Index block, BlockState& b, std::int64_t round, double lambda, double alpha,
                     double gamma, Vector& d, IndexedVector& ds);
 
+  PhaseTimes times_;  // this process's wall time per phase (bilevel_metrics.hpp)
   BilevelContext ctx_;
   F2saOptions o_;
   BlockSampler sampler_;

@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/bilevel_problem.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
@@ -83,7 +84,8 @@ class Stocbio : public Algorithm {
   /// Gradient oracle calls of this rank's blocks so far.
   std::uint64_t local_grad_evals() const override;
   /// Collective: the exact metrics of bilevel_exact_metrics() at x with the blocks' y_i, and
-  /// "estimate_error_sq" ‖d − ∇F(x)‖² (d: the last step's direction). Changes no state.
+  /// "estimate_error_sq" ‖d − ∇F(x)‖² (d: the last step's direction), and the phase times
+  /// (PhaseTimes). Changes no state.
   void extra_metrics(MetricRow& row) override;
   /// x, the last direction and each local block's y_i and counts.
   void save(StateArchive& out) const override;
@@ -106,6 +108,7 @@ class Stocbio : public Algorithm {
   };
   void block_update(Index block, BlockState& b, std::int64_t round, Vector& d, IndexedVector& ds);
 
+  PhaseTimes times_;  // this process's wall time per phase (bilevel_metrics.hpp)
   BilevelContext ctx_;
   StocbioOptions o_;
   BlockSampler sampler_;
