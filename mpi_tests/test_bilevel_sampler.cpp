@@ -175,3 +175,57 @@ TEST(BlockSampler, ValidationNamesTheKeys) {
   test::expect_config_error([&] { BlockSampler(*p, ib(2, -1), 1); }, "block-batch");
   EXPECT_NO_THROW(BlockSampler(*p, ib(10, 25), 1));
 }
+
+// Stratified sampling on a placement of m = 10 blocks over 3 ranks (4, 3, 3 blocks), I = 4:
+// quotas ⌊I n_r / m⌋ = 1, 1, 1 with remainders ρ = 6, 2, 2 (of m = 10), so one extra block per
+// iteration, to rank r with probability ρ_r / m = 0.6, 0.2, 0.2. Every iteration has I distinct
+// blocks, each rank q_r or q_r + 1 of its own; over T = 20000 iterations every block's frequency
+// is I/m = 0.4 and every rank's extra-block frequency ρ_r / m, each within 5 standard deviations
+// (σ ≤ √(0.25 / T) ≈ 0.0035: tolerance 0.018). The draw is the same on every rank (it uses only
+// the placement's ranges) and differs from the uniform one.
+TEST(BlockSampler, StratifiedGivesEveryRankItsShareAndEveryBlockProbabilityIOverM) {
+  auto comm = Communicator::world();
+  constexpr Index kM = 10, kI = 4;
+  constexpr std::int64_t kT = 20000;
+  const Placement pl(kM, 3, 0);  // a placement over 3 ranks, whatever the communicator
+  MultitaskProblem p(tiny_rows(), kM, 1, pl);
+  BlockSamplerOptions o = ib(kI, 5);
+  o.sampling = BlockSampling::kStratified;
+  BlockSampler s(p, o, 9);
+  BlockSamplerOptions ou = ib(kI, 5);
+  BlockSampler uniform(p, ou, 9);
+  std::vector<double> block_freq(kM, 0.0), extra_freq(3, 0.0);
+  const Index quota[] = {1, 1, 1};
+  bool differs = false;
+  std::vector<Index> first_draws;
+  for (std::int64_t t = 1; t <= kT; ++t) {
+    const std::vector<Index> b = s.blocks(t);
+    ASSERT_EQ(static_cast<Index>(b.size()), kI);
+    ASSERT_TRUE(std::adjacent_find(b.begin(), b.end()) == b.end()) << "distinct, sorted";
+    for (int r = 0; r < 3; ++r) {
+      const auto n = std::count_if(b.begin(), b.end(), [&](Index i) { return pl.owner(i) == r; });
+      ASSERT_TRUE(n == quota[r] || n == quota[r] + 1) << "rank " << r << " at " << t;
+      extra_freq[static_cast<std::size_t>(r)] += static_cast<double>(n - quota[r]) / kT;
+    }
+    for (Index i : b) block_freq[static_cast<std::size_t>(i)] += 1.0 / kT;
+    if (t <= 50) {
+      differs = differs || b != uniform.blocks(t);
+      first_draws.insert(first_draws.end(), b.begin(), b.end());
+    }
+  }
+  for (Index i = 0; i < kM; ++i) {
+    EXPECT_NEAR(block_freq[static_cast<std::size_t>(i)], 0.4, 0.018) << "block " << i;
+  }
+  EXPECT_NEAR(extra_freq[0], 0.6, 0.018);
+  EXPECT_NEAR(extra_freq[1], 0.2, 0.018);
+  EXPECT_NEAR(extra_freq[2], 0.2, 0.018);
+  EXPECT_TRUE(differs);
+  // Every rank of the communicator draws the same blocks.
+  std::vector<std::int64_t> mine(first_draws.begin(), first_draws.end());
+  std::vector<std::int64_t> theirs = mine;
+  comm.broadcast(std::span<std::int64_t>(theirs));
+  EXPECT_EQ(mine, theirs);
+  EXPECT_EQ(block_sampling_from_string(to_string(BlockSampling::kStratified)),
+            BlockSampling::kStratified);
+  test::expect_config_error([] { block_sampling_from_string("random"); }, "block-sampling");
+}

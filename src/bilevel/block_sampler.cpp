@@ -13,7 +13,19 @@ namespace distopt {
 namespace {
 // The agent slot of the block order's stream (no block has this id).
 constexpr std::uint64_t kSamplerSlot = (1ull << 62) + 1;
+// The agent slot of the stratified draw's stream.
+constexpr std::uint64_t kStratifiedSlot = (1ull << 62) + 3;
 }  // namespace
+
+BlockSampling block_sampling_from_string(const std::string& s) {
+  if (s == "uniform") return BlockSampling::kUniform;
+  if (s == "stratified") return BlockSampling::kStratified;
+  throw ConfigError("block-sampling", "must be uniform or stratified (got '" + s + "')");
+}
+
+const char* to_string(BlockSampling s) {
+  return s == BlockSampling::kStratified ? "stratified" : "uniform";
+}
 
 void BlockSamplerOptions::validate() const {
   check::at_least("blocks-per-iter", blocks_per_iter, 1);
@@ -25,7 +37,8 @@ BlockSampler::BlockSampler(const BilevelProblem& problem, const BlockSamplerOpti
     : m_(problem.blocks()),
       per_iter_(options.blocks_per_iter),
       batch_(options.block_batch),
-      seed_(seed) {
+      seed_(seed),
+      sampling_(options.sampling) {
   options.validate();
   if (per_iter_ > m_) {
     throw ConfigError("blocks-per-iter", "must not exceed the number of blocks " +
@@ -46,6 +59,32 @@ BlockSampler::BlockSampler(const BilevelProblem& problem, const BlockSamplerOpti
     }
   }
   per_epoch_ = (m_ + per_iter_ - 1) / per_iter_;
+  const Placement& pl = problem.placement();
+  for (int r = 0; r < pl.ranks(); ++r) {
+    rank_first_.push_back(pl.first(r));
+    rank_count_.push_back(pl.count(r));
+  }
+}
+
+void BlockSampler::stratified(std::int64_t iteration) {
+  RandomStream rng(seed_, kStratifiedSlot, static_cast<std::uint64_t>(iteration),
+                   Purpose::kSampling);
+  // Quotas q_r = ⌊I n_r / m⌋ and remainders ρ_r = I n_r mod m (Σ ρ_r = R m); systematic points
+  // U + k m, k < R, on the cumulative remainders give the R extra blocks.
+  const auto u = static_cast<Index>(rng.uniform_int(static_cast<std::uint64_t>(m_)));
+  out_.clear();
+  Index cum = 0, next_point = u;
+  for (std::size_t r = 0; r < rank_count_.size(); ++r) {
+    const Index n = rank_count_[r];
+    Index quota = per_iter_ * n / m_;
+    const Index rho = per_iter_ * n % m_;
+    if (rho > 0 && next_point < cum + rho) {  // at most one point: ρ_r < m
+      ++quota;
+      next_point += m_;
+    }
+    cum += rho;
+    for (Index pos : rng.sample_without_replacement(n, quota)) out_.push_back(rank_first_[r] + pos);
+  }
 }
 
 void BlockSampler::make_epoch(std::int64_t epoch) {
@@ -67,6 +106,11 @@ void BlockSampler::make_epoch(std::int64_t epoch) {
 
 const std::vector<Index>& BlockSampler::blocks(std::int64_t iteration) {
   if (iteration < 1) throw Error("BlockSampler: iterations are 1-based");
+  if (sampling_ == BlockSampling::kStratified) {
+    stratified(iteration);
+    std::sort(out_.begin(), out_.end());
+    return out_;
+  }
   const std::int64_t epoch = epoch_of(iteration);
   const std::int64_t q = (iteration - 1) % per_epoch_;
   if (epoch != cached_epoch_) make_epoch(epoch);

@@ -79,6 +79,10 @@ void add_bilevel_options(po::options_description& d) {
       "stochastic bilevel methods: blocks I sampled per iteration, in [1, m]");
   add("block-batch", str(sampler.block_batch),
       "stochastic bilevel methods: samples B per sampled block and level (0 = every row)");
+  add("block-sampling", to_string(sampler.sampling),
+      "stochastic bilevel methods: uniform (epoch-shuffled, the same trajectory at any rank "
+      "count) | stratified (each rank gets its share of the I blocks: balanced load, trajectory "
+      "depends on the rank count)");
   const BsvrbOptions bsvrb;
   add("bsvrb-alpha", str(bsvrb.alpha), "bsvrb1/bsvrb2: MSVR weight alpha in (0, 1]");
   add("bsvrb-gamma", str(bsvrb.gamma), "bsvrb1/bsvrb2: MSVR correction gamma >= 0");
@@ -206,6 +210,7 @@ BlockSamplerOptions block_sampler_options_from(const Config& c) {
   BlockSamplerOptions o;
   o.blocks_per_iter = c.get_int("blocks-per-iter");
   o.block_batch = c.get_int("block-batch");
+  o.sampling = block_sampling_from_string(c.get("block-sampling"));
   o.validate();
   return o;
 }
