@@ -8,6 +8,7 @@ void BilevelProblemOptions::validate() const {
   if (problem.empty()) throw ConfigError("bilevel-problem", "must not be empty");
   if (data.empty()) throw ConfigError("bilevel-data", "must not be empty");
   if (split_spec(problem).kind == "multitask") multitask.validate();
+  if (split_spec(problem).kind == "hyperclean") hyperclean.validate();
 }
 
 void BilevelProblemArgs::no_arg() const {
@@ -23,6 +24,14 @@ BilevelProblemRegistry& bilevel_problem_registry() {
                a.no_arg();
                return std::make_unique<MultitaskProblem>(a.options.multitask, a.blocks, a.seed,
                                                          a.placement);
+             }});
+    reg.add({"hyperclean", "hyperclean",
+             "data hyper-cleaning: per-row weights sigma(x_j) of noisy --bilevel-data labels, "
+             "softmax regression per block",
+             [](const BilevelProblemArgs& a) -> std::unique_ptr<BilevelProblem> {
+               a.no_arg();
+               return std::make_unique<HypercleanProblem>(a.options.hyperclean, a.options.data,
+                                                          a.blocks, a.seed, a.placement);
              }});
     return reg;
   }();

@@ -27,6 +27,11 @@ std::string str(Index v) {
 constexpr const char* kDataKeys[] = {"data",      "problem", "partition",     "test-fraction",
                                      "weighting", "l2",      "nonconvex-reg", "batch-size"};
 
+// The keys of `hyperclean`: an error with any other --bilevel-problem.
+constexpr const char* kHypercleanKeys[] = {"hyperclean-train-rows", "hyperclean-val-rows",
+                                           "hyperclean-test-rows",  "hyperclean-corruption",
+                                           "hyperclean-pool",       "hyperclean-lower-reg"};
+
 }  // namespace
 
 void add_bilevel_options(po::options_description& d) {
@@ -51,6 +56,17 @@ void add_bilevel_options(po::options_description& d) {
       "multitask: ridge lambda > 0 on the heads y_i (the lower strong convexity)");
   add("bilevel-upper-reg", str(mt.upper_reg), "multitask: ridge rho >= 0 on W in the upper loss");
   add("multitask-noise", str(mt.noise), "multitask: standard deviation of the label noise");
+  const HypercleanOptions& hc = problem.hyperclean;
+  add("hyperclean-train-rows", str(hc.train_rows),
+      "hyperclean: training rows n over all blocks (x has n entries)");
+  add("hyperclean-val-rows", str(hc.val_rows), "hyperclean: clean validation rows (every block)");
+  add("hyperclean-test-rows", str(hc.test_rows), "hyperclean: test rows (0: the whole test split)");
+  add("hyperclean-corruption", str(hc.corruption),
+      "hyperclean: probability that a training label is redrawn uniformly");
+  add("hyperclean-pool", str(hc.pool),
+      "hyperclean: average-pool 28x28 images by pool x pool (a divisor of 28)");
+  add("hyperclean-lower-reg", str(hc.lower_reg),
+      "hyperclean: ridge lambda > 0 on every block's softmax model");
   add("bilevel-solver", to_string(solve.solver),
       "exact lower-Hessian systems: auto (Cholesky when the problem forms the lower Hessian, "
       "else CG) | cholesky | cg");
@@ -113,11 +129,34 @@ MultitaskOptions multitask_options_from(const Config& c) {
   return o;
 }
 
+HypercleanOptions hyperclean_options_from(const Config& c) {
+  HypercleanOptions o;
+  o.train_rows = c.get_int("hyperclean-train-rows");
+  o.val_rows = c.get_int("hyperclean-val-rows");
+  o.test_rows = c.get_int("hyperclean-test-rows");
+  o.corruption = c.get_double("hyperclean-corruption");
+  o.pool = c.get_int("hyperclean-pool");
+  o.lower_reg = c.get_double("hyperclean-lower-reg");
+  o.validate();
+  return o;
+}
+
 BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
   BilevelProblemOptions o;
   o.problem = c.get("bilevel-problem");
   o.data = c.get("bilevel-data");
-  if (split_spec(o.problem).kind == "multitask") o.multitask = multitask_options_from(c);
+  const std::string kind = split_spec(o.problem).kind;
+  if (kind == "multitask") o.multitask = multitask_options_from(c);
+  if (kind == "hyperclean") {
+    o.hyperclean = hyperclean_options_from(c);
+  } else {
+    for (const char* key : kHypercleanKeys) {
+      if (c.given(key)) {
+        throw ConfigError(key, "is an option of --bilevel-problem hyperclean, not of " +
+                                   o.problem);
+      }
+    }
+  }
   o.validate();
   return o;
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "distopt/bilevel/bilevel_problem.hpp"
+#include "distopt/bilevel/hyperclean.hpp"
 #include "distopt/bilevel/multitask.hpp"
 #include "distopt/comm/placement.hpp"
 #include "distopt/core/registry.hpp"
@@ -34,6 +35,8 @@ struct BilevelProblemOptions {
   std::string data = "fmnist";
   /// The options of `multitask` (used only when problem is `multitask`).
   MultitaskOptions multitask{};
+  /// The options of `hyperclean` (used only when problem is `hyperclean`).
+  HypercleanOptions hyperclean{};
   /// Throws ConfigError naming the key: "bilevel-problem" when empty, and the selected built-in
   /// problem's keys. The name itself is checked against the registry by make_bilevel_problem.
   void validate() const;
