@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -57,6 +58,17 @@ HypercleanProblem on(Communicator& comm, const HypercleanOptions& o = small()) {
                            Placement(kBlocks, comm.size(), comm.rank()));
 }
 
+/// The small problem over `comm` (world in every test), built once: every build parses the IDX
+/// files, which dominates the suite's run time at 4 ranks on 2 cores.
+HypercleanProblem& shared(Communicator& comm) {
+  static std::unique_ptr<HypercleanProblem> p;
+  if (!p) {
+    p = std::make_unique<HypercleanProblem>(small(), "fmnist", kBlocks, kSeed,
+                                            Placement(kBlocks, comm.size(), comm.rank()));
+  }
+  return *p;
+}
+
 /// The dense vector an IndexedVector stands for.
 Vector scatter(const IndexedVector& s, Index n) {
   Vector v = Vector::Zero(n);
@@ -68,7 +80,7 @@ Vector scatter(const IndexedVector& s, Index n) {
 
 TEST(Hyperclean, ShapesAndShares) {
   auto comm = Communicator::world();
-  auto p = on(comm);
+  auto& p = shared(comm);
   EXPECT_EQ(p.name(), "hyperclean");
   EXPECT_EQ(p.features(), 16);
   EXPECT_EQ(p.classes(), 10);
@@ -118,7 +130,7 @@ TEST(Hyperclean, ShapesAndShares) {
 
 TEST(Hyperclean, EveryDerivativeMatchesFiniteDifferences) {
   auto comm = Communicator::world();
-  auto p = on(comm);
+  auto& p = shared(comm);
   const Index dx = p.upper_dim(), dy = p.lower_dim();
   const Vector x = random_vector(dx, 1, 1.0);
   const std::vector<Index> rows = {0, 3, 3, 7, 9};  // a batch with a repeated row
@@ -217,7 +229,7 @@ TEST(Hyperclean, EveryDerivativeMatchesFiniteDifferences) {
 
 TEST(Hyperclean, DataDoNotDependOnTheRankCount) {
   auto world = Communicator::world();
-  auto pw = on(world);
+  auto& pw = shared(world);
   HypercleanProblem ps(small(), "fmnist", kBlocks, kSeed, Placement(kBlocks, 1, 0));
   const Vector x = random_vector(40, 2, 1.0);
   const Vector y = random_vector(170, 3, 0.3);
@@ -252,7 +264,7 @@ TEST(Hyperclean, DataDoNotDependOnTheRankCount) {
 
 TEST(Hyperclean, ExactHypergradientMatchesFiniteDifferencesOfF) {
   auto comm = Communicator::world();
-  auto p = on(comm);
+  auto& p = shared(comm);
   const Vector x = random_vector(40, 4, 1.0);
   HypergradientSolveOptions o;  // auto: CG, no lower Hessian
   o.lower_tol = 1e-12;
@@ -260,7 +272,7 @@ TEST(Hyperclean, ExactHypergradientMatchesFiniteDifferencesOfF) {
   std::vector<Vector> ys;
   Vector g;
   HypergradientStats st;
-  exact_hypergradient(comm, Reduction::kOrdered, *&p, x, ys, &g, o, &st);
+  exact_hypergradient(comm, Reduction::kOrdered, p, x, ys, &g, o, &st);
   EXPECT_TRUE(st.converged);
   EXPECT_EQ(st.counts.hessians, 0u);
   ASSERT_EQ(g.size(), 40);
@@ -313,7 +325,7 @@ TEST(Hyperclean, CorruptionRateAndMetrics) {
     EXPECT_EQ(clean.train_data(i).labels(), clean.clean_labels(i));
   }
   // The metrics: names, and their values at a point where they are known.
-  auto s = on(comm);
+  auto& s = shared(comm);
   EXPECT_EQ(s.lower_metric_names(),
             (std::vector<std::string>{"test_accuracy", "test_loss", "val_accuracy",
                                       "weight_corrupted", "weight_clean"}));
