@@ -152,8 +152,7 @@ BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
   } else {
     for (const char* key : kHypercleanKeys) {
       if (c.given(key)) {
-        throw ConfigError(key, "is an option of --bilevel-problem hyperclean, not of " +
-                                   o.problem);
+        throw ConfigError(key, "is an option of --bilevel-problem hyperclean, not of " + o.problem);
       }
     }
   }
