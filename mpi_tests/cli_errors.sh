@@ -81,5 +81,14 @@ expect "reweight binary data"       "--bilevel-data"          -- "${RW[@]}" --bi
 expect "multitask key, reweight"    "--multitask-rank"        -- "${RW[@]}" --multitask-rank 3
 expect "reweight key, multitask"    "--reweight-pool"         -- "${BL[@]}" --reweight-pool 7
 
+# hyperclean: bad options name their key (before or while the data are read), and a hyperclean key
+# with another problem is an error.
+HC=(train --algorithm exact-hypergrad --agents 4 --rounds 1 --log-format none --output none --bilevel-problem hyperclean --hyperclean-train-rows 40 --hyperclean-val-rows 30 --hyperclean-test-rows 50 --hyperclean-pool 7)
+expect "hyperclean bad pool"          "--hyperclean-pool"       -- "${HC[@]}" --hyperclean-pool 3
+expect "hyperclean bad corruption"    "--hyperclean-corruption" -- "${HC[@]}" --hyperclean-corruption 2
+expect "hyperclean too many rows"     "--hyperclean-train-rows" -- "${HC[@]}" --hyperclean-train-rows 59990
+expect "hyperclean fewer rows than m" "--hyperclean-train-rows" -- "${HC[@]}" --hyperclean-train-rows 3
+expect "hyperclean key, multitask"    "--hyperclean-pool"       -- "${BL[@]}" --hyperclean-pool 7
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -9,6 +9,7 @@ void BilevelProblemOptions::validate() const {
   if (data.empty()) throw ConfigError("bilevel-data", "must not be empty");
   if (split_spec(problem).kind == "multitask") multitask.validate();
   if (split_spec(problem).kind == "reweight") reweight.validate();
+  if (split_spec(problem).kind == "hyperclean") hyperclean.validate();
 }
 
 void BilevelProblemArgs::no_arg() const {
@@ -32,6 +33,14 @@ BilevelProblemRegistry& bilevel_problem_registry() {
                a.no_arg();
                return std::make_unique<ReweightProblem>(a.options.reweight, a.options.data,
                                                         a.blocks, a.seed, a.placement);
+             }});
+    reg.add({"hyperclean", "hyperclean",
+             "data hyper-cleaning: per-row weights sigma(x_j) of noisy --bilevel-data labels, "
+             "softmax regression per block",
+             [](const BilevelProblemArgs& a) -> std::unique_ptr<BilevelProblem> {
+               a.no_arg();
+               return std::make_unique<HypercleanProblem>(a.options.hyperclean, a.options.data,
+                                                          a.blocks, a.seed, a.placement);
              }});
     return reg;
   }();

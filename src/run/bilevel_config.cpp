@@ -66,6 +66,17 @@ void add_bilevel_options(po::options_description& d) {
       "reweight: temperatures of the first and last block, log-spaced between");
   add("reweight-lower-reg", str(rw.lower_reg),
       "reweight: ridge lambda > 0 on every y_i (the lower strong convexity)");
+  const HypercleanOptions& hc = problem.hyperclean;
+  add("hyperclean-train-rows", str(hc.train_rows),
+      "hyperclean: training rows n over all blocks (x has n entries)");
+  add("hyperclean-val-rows", str(hc.val_rows), "hyperclean: clean validation rows (every block)");
+  add("hyperclean-test-rows", str(hc.test_rows), "hyperclean: test rows (0: the whole test split)");
+  add("hyperclean-corruption", str(hc.corruption),
+      "hyperclean: probability that a training label is redrawn uniformly");
+  add("hyperclean-pool", str(hc.pool),
+      "hyperclean: average-pool 28x28 images by pool x pool (a divisor of 28)");
+  add("hyperclean-lower-reg", str(hc.lower_reg),
+      "hyperclean: ridge lambda > 0 on every block's softmax model");
   add("bilevel-solver", to_string(solve.solver),
       "exact lower-Hessian systems: auto (Cholesky when the problem forms the lower Hessian, "
       "else CG) | cholesky | cg");
@@ -153,13 +164,16 @@ std::array<T, 2> parse_pair(const std::string& key, const std::string& text, Par
           static_cast<T>(parse(key, text.substr(comma + 1)))};
 }
 
-// The keys of the problems' own options, by problem (what another problem must not be given).
-bool is_reweight_key(const std::string& key) {
-  return key.rfind("reweight-", 0) == 0;
-}
-bool is_multitask_key(const std::string& key) {
-  return key.rfind("multitask-", 0) == 0 || key == "bilevel-lower-reg" ||
-         key == "bilevel-upper-reg";
+// The built-in problem whose own option `key` is ("" for a key every problem reads): what
+// another problem must not be given.
+std::string problem_of_key(const std::string& key) {
+  if (key.rfind("multitask-", 0) == 0 || key == "bilevel-lower-reg" ||
+      key == "bilevel-upper-reg") {
+    return "multitask";
+  }
+  if (key.rfind("reweight-", 0) == 0) return "reweight";
+  if (key.rfind("hyperclean-", 0) == 0) return "hyperclean";
+  return "";
 }
 
 }  // namespace
@@ -178,19 +192,37 @@ ReweightOptions reweight_options_from(const Config& c) {
   return o;
 }
 
+HypercleanOptions hyperclean_options_from(const Config& c) {
+  HypercleanOptions o;
+  o.train_rows = c.get_int("hyperclean-train-rows");
+  o.val_rows = c.get_int("hyperclean-val-rows");
+  o.test_rows = c.get_int("hyperclean-test-rows");
+  o.corruption = c.get_double("hyperclean-corruption");
+  o.pool = c.get_int("hyperclean-pool");
+  o.lower_reg = c.get_double("hyperclean-lower-reg");
+  o.validate();
+  return o;
+}
+
 BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
   BilevelProblemOptions o;
   o.problem = c.get("bilevel-problem");
   o.data = c.get("bilevel-data");
   const std::string kind = split_spec(o.problem).kind;
+  // An unknown name first: its error says what is known (before the keys it would reject).
+  if (!o.problem.empty() && !bilevel_problem_registry().find(kind)) {
+    throw bilevel_problem_registry().unknown(o.problem);
+  }
   for (const auto& key : bilevel_option_keys()) {
-    const bool foreign = kind == "reweight" ? is_multitask_key(key) : is_reweight_key(key);
-    if (foreign && c.given(key)) {
-      throw ConfigError(key, "is not an option of --bilevel-problem " + o.problem);
+    const std::string owner = problem_of_key(key);
+    if (!owner.empty() && owner != kind && c.given(key)) {
+      throw ConfigError(key, "is an option of --bilevel-problem " + owner + ", not of " +
+                                 o.problem);
     }
   }
   if (kind == "multitask") o.multitask = multitask_options_from(c);
   if (kind == "reweight") o.reweight = reweight_options_from(c);
+  if (kind == "hyperclean") o.hyperclean = hyperclean_options_from(c);
   o.validate();
   return o;
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "distopt/bilevel/bilevel_problem.hpp"
+#include "distopt/bilevel/hyperclean.hpp"
 #include "distopt/bilevel/multitask.hpp"
 #include "distopt/bilevel/reweight.hpp"
 #include "distopt/comm/placement.hpp"
@@ -37,6 +38,8 @@ struct BilevelProblemOptions {
   MultitaskOptions multitask{};
   /// The options of `reweight` (used only when problem is `reweight`).
   ReweightOptions reweight{};
+  /// The options of `hyperclean` (used only when problem is `hyperclean`).
+  HypercleanOptions hyperclean{};
   /// Throws ConfigError naming the key: "bilevel-problem" when empty, and the selected built-in
   /// problem's keys. The name itself is checked against the registry by make_bilevel_problem.
   void validate() const;

@@ -5,8 +5,10 @@
 // Keys (the option group "bilevel" of run/method_registry.cpp; defaults are the typed structs'):
 //  * the problem: --bilevel-problem (BilevelProblemOptions::problem) and the multitask keys
 //    --multitask-features, --multitask-rank, --multitask-train-rows, --multitask-val-rows,
-//    --bilevel-lower-reg, --bilevel-upper-reg, --multitask-noise (MultitaskOptions); the number
-//    of blocks m is --agents;
+//    --bilevel-lower-reg, --bilevel-upper-reg, --multitask-noise (MultitaskOptions), the data of
+//    the problems that read data --bilevel-data, and the hyperclean keys --hyperclean-train-rows,
+//    --hyperclean-val-rows, --hyperclean-test-rows, --hyperclean-corruption, --hyperclean-pool,
+//    --hyperclean-lower-reg (HypercleanOptions); the number of blocks m is --agents;
 //  * the exact solves: --bilevel-solver, --bilevel-cg-tol, --bilevel-cg-max-iter,
 //    --bilevel-lower-tol, --bilevel-lower-max-iter (HypergradientSolveOptions);
 //  * the block sampler of the stochastic methods: --blocks-per-iter, --block-batch
@@ -27,6 +29,7 @@
 #include "distopt/bilevel/exact_hypergradient.hpp"
 #include "distopt/bilevel/exact_hypergradient_descent.hpp"
 #include "distopt/bilevel/f2sa.hpp"
+#include "distopt/bilevel/hyperclean.hpp"
 #include "distopt/bilevel/multitask.hpp"
 #include "distopt/bilevel/problem_registry.hpp"
 #include "distopt/bilevel/stocbio.hpp"
@@ -54,9 +57,13 @@ MultitaskOptions multitask_options_from(const Config& config);
 /// --reweight-pool, --reweight-temperatures, --reweight-lower-reg; validated (ConfigError naming
 /// the key).
 ReweightOptions reweight_options_from(const Config& config);
-/// --bilevel-problem and, when it selects `multitask` or `reweight`, that problem's keys;
-/// validated. A reweight-* key given with another problem, or a multitask key with `reweight`,
-/// is a ConfigError naming it.
+/// --hyperclean-train-rows, --hyperclean-val-rows, --hyperclean-test-rows,
+/// --hyperclean-corruption, --hyperclean-pool, --hyperclean-lower-reg; validated (ConfigError
+/// naming the key).
+HypercleanOptions hyperclean_options_from(const Config& config);
+/// --bilevel-problem and, when it selects a built-in problem, that problem's keys; validated. A
+/// key of one built-in problem (multitask-* with --bilevel-lower-reg and --bilevel-upper-reg,
+/// reweight-*, hyperclean-*) given with another problem is a ConfigError naming it.
 BilevelProblemOptions bilevel_problem_options_from(const Config& config);
 /// --bilevel-solver, --bilevel-cg-tol, --bilevel-cg-max-iter, --bilevel-lower-tol,
 /// --bilevel-lower-max-iter; validated.
