@@ -7,8 +7,6 @@
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/variance_reduction.hpp"
-#include "distopt/comm/agent_sum.hpp"
-#include "distopt/comm/sparse_agent_sum.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
@@ -99,7 +97,6 @@ Bsvrb::Bsvrb(BilevelContext ctx, const BsvrbOptions& options)
     : ctx_(ctx), o_(options), sampler_((o_.validate(), ctx.problem), o_.sampler, ctx.seed) {
   validate_bilevel_problem(ctx_.problem);
   check_bilevel_placement(ctx_.comm, ctx_.problem, "Bsvrb");
-  sparse_ = ctx_.problem.sparse_cross() && ctx_.problem.upper_independent_of_x();
   if (o_.version == BsvrbVersion::kV1 && !ctx_.problem.has_lower_hessian()) {
     throw ConfigError("algorithm", "bsvrb1 needs the lower Hessian, which bilevel problem '" +
                                        ctx_.problem.name() +
@@ -227,42 +224,20 @@ void Bsvrb::step(std::int64_t round) {
   const Index first = pl.local_first(), end = pl.end(pl.rank());
   const std::vector<Index>& sampled = sampler_.blocks(round);
   std::fill(sampled_local_.begin(), sampled_local_.end(), 0);
-  AgentSum sum(ctx_.comm, ctx_.reduction);
-  SparseAgentSum sparse_sum(ctx_.comm, ctx_.reduction);
-  if (sparse_) {
-    sparse_sum.reset(d);
-  } else {
-    sum.reset(d);
-  }
-  Vector c(d);
-  IndexedVector cs;
-  const auto dense_bytes = static_cast<std::uint64_t>(d) * sizeof(double);
+  contributions_.reset(d);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
     const auto l = static_cast<std::size_t>(i - first);
     sampled_local_[l] = 1;
     const double t0 = monotonic_seconds();
-    block_update(i, blocks_[l], round, c, cs);
+    block_update(i, blocks_[l], round, contributions_.dense(), contributions_.entries());
     times_.kernels += monotonic_seconds() - t0;
-    // Logical traffic: the block's contribution up; x_t and x_{t−1} down (on the contribution's
-    // coordinates when sparse: those are the x entries the block's oracles read).
-    const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(cs.size()) : dense_bytes;
-    if (sparse_) {
-      sparse_sum.add(i, cs.index, cs.value);
-    } else {
-      sum.add(i, c);
-    }
-    ctx_.comm.traffic().add_up(i, bytes);
-    ctx_.comm.traffic().add_down(i, 2 * bytes);
+    // Down: x_t and x_{t−1} (on the contribution's coordinates when sparse: those are the x
+    // entries the block's oracles read).
+    contributions_.add(i, 1.0, 2, 2);
   }
   Vector combined;
-  const double t_agg = monotonic_seconds();
-  if (sparse_) {
-    sparse_sum.finish(combined);
-  } else {
-    sum.finish(combined);
-  }
-  times_.aggregation += monotonic_seconds() - t_agg;
+  contributions_.finish(combined, times_);
 
   // The lower variables of this rank's blocks.
   const bool v1 = o_.version == BsvrbVersion::kV1;
@@ -305,9 +280,7 @@ std::uint64_t Bsvrb::local_grad_evals() const {
 }
 
 OracleCounts Bsvrb::local_counts() const {
-  OracleCounts n;
-  for (const auto& b : blocks_) n += b.counts;
-  return n;
+  return total_counts(blocks_);
 }
 
 std::vector<Vector> Bsvrb::local_lower() const {
@@ -318,11 +291,9 @@ std::vector<Vector> Bsvrb::local_lower() const {
 }
 
 void Bsvrb::extra_metrics(MetricRow& row) {
-  std::vector<OracleCounts> counts;
-  for (const auto& b : blocks_) counts.push_back(b.counts);
   Vector g;
   bilevel_exact_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, o_.solve, x_, local_lower(),
-                        counts, row, &g);
+                        counts_of(blocks_), row, &g);
   times_.report(ctx_.comm, row);
   row.set("estimate_error_sq", (z_ - g).squaredNorm());
 }

@@ -5,8 +5,6 @@
 #include <string>
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
-#include "distopt/comm/agent_sum.hpp"
-#include "distopt/comm/sparse_agent_sum.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/io/metrics.hpp"
@@ -48,7 +46,6 @@ F2sa::F2sa(BilevelContext ctx, const F2saOptions& options)
     : ctx_(ctx), o_(options), sampler_((o_.validate(), ctx.problem), o_.sampler, ctx.seed) {
   validate_bilevel_problem(ctx_.problem);
   check_bilevel_placement(ctx_.comm, ctx_.problem, "F2sa");
-  sparse_ = ctx_.problem.sparse_cross() && ctx_.problem.upper_independent_of_x();
 }
 
 void F2sa::initialize(const Vector& x0) {
@@ -121,44 +118,20 @@ void F2sa::step(std::int64_t round) {
       o_.step_decay == 0 ? 1.0 : std::pow(static_cast<double>(round), -o_.step_decay);
   const double alpha = o_.alpha * decay, gamma = o_.gamma * decay;
   const std::vector<Index>& sampled = sampler_.blocks(round);
-  AgentSum sum(ctx_.comm, ctx_.reduction);
-  SparseAgentSum sparse_sum(ctx_.comm, ctx_.reduction);
-  if (sparse_) {
-    sparse_sum.reset(dim);
-  } else {
-    sum.reset(dim);
-  }
-  Vector d(dim);
-  IndexedVector ds;
+  contributions_.reset(dim);
   const double w = 1.0 / static_cast<double>(o_.sampler.blocks_per_iter);
-  const auto dense_bytes = static_cast<std::uint64_t>(dim) * sizeof(double);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
     const double t0 = monotonic_seconds();
-    block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, lambda, alpha, gamma, d,
-                 ds);
+    block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, lambda, alpha, gamma,
+                 contributions_.dense(), contributions_.entries());
     times_.kernels += monotonic_seconds() - t0;
-    // Logical traffic: the direction up; x down, whole when dense, and when sparse its entries on
-    // the rows of each of the block's T + 1 batches (every batch has the same number of distinct
-    // rows, B, so T + 1 records of the direction's size).
-    const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(ds.size()) : dense_bytes;
-    const std::uint64_t down =
-        sparse_ ? static_cast<std::uint64_t>(o_.inner_steps + 1) * bytes : dense_bytes;
-    if (sparse_) {
-      sparse_sum.add(i, ds.index, ds.value, w);
-    } else {
-      sum.add(i, d, w);
-    }
-    ctx_.comm.traffic().add_up(i, bytes);
-    ctx_.comm.traffic().add_down(i, down);
+    // Down: x, whole when dense, and when sparse its entries on the rows of each of the block's
+    // T + 1 batches (every batch has the same number of distinct rows, B, so T + 1 records of the
+    // direction's size).
+    contributions_.add(i, w, 1, static_cast<std::uint64_t>(o_.inner_steps + 1));
   }
-  const double t_agg = monotonic_seconds();
-  if (sparse_) {
-    sparse_sum.finish(dir_);
-  } else {
-    sum.finish(dir_);
-  }
-  times_.aggregation += monotonic_seconds() - t_agg;
+  contributions_.finish(dir_, times_);
   x_.noalias() -= (o_.xi * alpha) * dir_;
   lambda_ = lambda;
   times_.total += monotonic_seconds() - t_start;
@@ -169,9 +142,7 @@ std::uint64_t F2sa::local_grad_evals() const {
 }
 
 OracleCounts F2sa::local_counts() const {
-  OracleCounts n;
-  for (const auto& b : blocks_) n += b.counts;
-  return n;
+  return total_counts(blocks_);
 }
 
 std::vector<Vector> F2sa::local_lower() const {
@@ -189,11 +160,9 @@ std::vector<Vector> F2sa::local_penalty() const {
 }
 
 void F2sa::extra_metrics(MetricRow& row) {
-  std::vector<OracleCounts> counts;
-  for (const auto& b : blocks_) counts.push_back(b.counts);
   Vector g;
   bilevel_exact_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, o_.solve, x_, local_lower(),
-                        counts, row, &g);
+                        counts_of(blocks_), row, &g);
   times_.report(ctx_.comm, row);
   row.set("f2sa_lambda", lambda_);
   row.set("estimate_error_sq", (dir_ - g).squaredNorm());

@@ -3,8 +3,6 @@
 #include <string>
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
-#include "distopt/comm/agent_sum.hpp"
-#include "distopt/comm/sparse_agent_sum.hpp"
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/io/metrics.hpp"
@@ -39,7 +37,6 @@ Stocbio::Stocbio(BilevelContext ctx, const StocbioOptions& options)
     : ctx_(ctx), o_(options), sampler_((o_.validate(), ctx.problem), o_.sampler, ctx.seed) {
   validate_bilevel_problem(ctx_.problem);
   check_bilevel_placement(ctx_.comm, ctx_.problem, "Stocbio");
-  sparse_ = ctx_.problem.sparse_cross() && ctx_.problem.upper_independent_of_x();
 }
 
 void Stocbio::initialize(const Vector& x0) {
@@ -104,41 +101,20 @@ void Stocbio::step(std::int64_t round) {
   const Index dim = p.upper_dim();
   const Index first = pl.local_first(), end = pl.end(pl.rank());
   const std::vector<Index>& sampled = sampler_.blocks(round);
-  AgentSum sum(ctx_.comm, ctx_.reduction);
-  SparseAgentSum sparse_sum(ctx_.comm, ctx_.reduction);
-  if (sparse_) {
-    sparse_sum.reset(dim);
-  } else {
-    sum.reset(dim);
-  }
-  Vector d(dim);
-  IndexedVector ds;
+  contributions_.reset(dim);
   const double w = 1.0 / static_cast<double>(o_.sampler.blocks_per_iter);
-  const auto dense_bytes = static_cast<std::uint64_t>(dim) * sizeof(double);
-  // Every step of a block reads x on its batch's rows: D + Q + 2 batches of B distinct rows each,
-  // the size of the contribution's record when sparse.
+  // Down: x, whole when dense; when sparse, every step of a block reads x on its batch's rows:
+  // D + Q + 2 batches of B distinct rows each, the size of the contribution's record.
   const auto batches = static_cast<std::uint64_t>(o_.inner_steps + o_.neumann_steps + 2);
   for (Index i : sampled) {  // increasing block order
     if (i < first || i >= end) continue;
     const double t0 = monotonic_seconds();
-    block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, d, ds);
+    block_update(i, blocks_[static_cast<std::size_t>(i - first)], round, contributions_.dense(),
+                 contributions_.entries());
     times_.kernels += monotonic_seconds() - t0;
-    const std::uint64_t bytes = sparse_ ? SparseAgentSum::record_bytes(ds.size()) : dense_bytes;
-    if (sparse_) {
-      sparse_sum.add(i, ds.index, ds.value, w);
-    } else {
-      sum.add(i, d, w);
-    }
-    ctx_.comm.traffic().add_up(i, bytes);
-    ctx_.comm.traffic().add_down(i, sparse_ ? batches * bytes : dense_bytes);
+    contributions_.add(i, w, 1, batches);
   }
-  const double t_agg = monotonic_seconds();
-  if (sparse_) {
-    sparse_sum.finish(dir_);
-  } else {
-    sum.finish(dir_);
-  }
-  times_.aggregation += monotonic_seconds() - t_agg;
+  contributions_.finish(dir_, times_);
   x_.noalias() -= o_.lr * dir_;
   times_.total += monotonic_seconds() - t_start;
 }
@@ -148,9 +124,7 @@ std::uint64_t Stocbio::local_grad_evals() const {
 }
 
 OracleCounts Stocbio::local_counts() const {
-  OracleCounts n;
-  for (const auto& b : blocks_) n += b.counts;
-  return n;
+  return total_counts(blocks_);
 }
 
 std::vector<Vector> Stocbio::local_lower() const {
@@ -161,11 +135,9 @@ std::vector<Vector> Stocbio::local_lower() const {
 }
 
 void Stocbio::extra_metrics(MetricRow& row) {
-  std::vector<OracleCounts> counts;
-  for (const auto& b : blocks_) counts.push_back(b.counts);
   Vector g;
   bilevel_exact_metrics(ctx_.comm, ctx_.reduction, ctx_.problem, o_.solve, x_, local_lower(),
-                        counts, row, &g);
+                        counts_of(blocks_), row, &g);
   times_.report(ctx_.comm, row);
   row.set("estimate_error_sq", (dir_ - g).squaredNorm());
 }

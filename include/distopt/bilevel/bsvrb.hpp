@@ -63,6 +63,7 @@
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/bilevel_problem.hpp"
+#include "distopt/bilevel/block_contributions.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
 #include "distopt/bilevel/exact_hypergradient_descent.hpp"
@@ -180,9 +181,10 @@ class Bsvrb : public Algorithm {
   PhaseTimes times_;  // this process's wall time per phase (bilevel_metrics.hpp)
   BilevelContext ctx_;
   BsvrbOptions o_;
-  // Contributions are sparse (IndexedVector, SparseAgentSum) when the problem's mixed products
-  // are (BilevelProblem::sparse_cross) and f_i ignores x.
-  bool sparse_ = false;
+  // The sampled blocks' contributions, sparse when uses_sparse_contributions(problem).
+  BlockContributions contributions_{ctx_.comm, ctx_.reduction,
+                                    uses_sparse_contributions(ctx_.problem)};
+  bool sparse_ = contributions_.sparse();
   IndexedVector cs_new_, cs_old_;
   BlockSampler sampler_;
   Vector x_, x_prev_, z_;

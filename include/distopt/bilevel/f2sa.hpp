@@ -42,6 +42,7 @@
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/bilevel_problem.hpp"
+#include "distopt/bilevel/block_contributions.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
 #include "distopt/bilevel/exact_hypergradient_descent.hpp"
@@ -140,9 +141,10 @@ class F2sa : public Algorithm {
   std::vector<BlockState> blocks_;
   BlockBatch batch_;
   Vector gx_, gy_, fx_, fy_, gzx_, gz_;
-  // Directions are sparse (IndexedVector, SparseAgentSum) when the problem's x-derivatives of g_i
-  // are (BilevelProblem::sparse_cross) and f_i ignores x.
-  bool sparse_ = false;
+  // The sampled blocks' directions, sparse when uses_sparse_contributions(problem).
+  BlockContributions contributions_{ctx_.comm, ctx_.reduction,
+                                    uses_sparse_contributions(ctx_.problem)};
+  bool sparse_ = contributions_.sparse();
   IndexedVector gxs_, gzxs_;
 };
 

@@ -38,6 +38,7 @@
 
 #include "distopt/bilevel/bilevel_metrics.hpp"
 #include "distopt/bilevel/bilevel_problem.hpp"
+#include "distopt/bilevel/block_contributions.hpp"
 #include "distopt/bilevel/block_sampler.hpp"
 #include "distopt/bilevel/exact_hypergradient.hpp"
 #include "distopt/bilevel/exact_hypergradient_descent.hpp"
@@ -112,7 +113,10 @@ class Stocbio : public Algorithm {
   BilevelContext ctx_;
   StocbioOptions o_;
   BlockSampler sampler_;
-  bool sparse_ = false;  // contributions as IndexedVector (see Bsvrb)
+  // The sampled blocks' directions, sparse when uses_sparse_contributions(problem).
+  BlockContributions contributions_{ctx_.comm, ctx_.reduction,
+                                    uses_sparse_contributions(ctx_.problem)};
+  bool sparse_ = contributions_.sparse();
   Vector x_, dir_;
   std::vector<BlockState> blocks_;
   BlockBatch batch_;
