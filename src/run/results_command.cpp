@@ -81,9 +81,9 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 /// Counters and clocks: only their final value is shown.
 bool is_counter(const std::string& m) {
-  return m == "round" || m == "messages" || m == "wall_time" || m == "virtual_time" ||
-         m.rfind("bytes", 0) == 0 || m.rfind("time_", 0) == 0 || ends_with(m, "_evals") ||
-         ends_with(m, "_events");
+  return m == "round" || m == "messages" || ends_with(m, "_clients") || m == "wall_time" ||
+         m == "virtual_time" || m.rfind("bytes", 0) == 0 || m.rfind("time_", 0) == 0 ||
+         ends_with(m, "_evals") || ends_with(m, "_events");
 }
 
 /// Best value of a metric: max for accuracies, min otherwise (NaN ignored).
