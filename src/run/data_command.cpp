@@ -256,8 +256,9 @@ int data_command(Communicator& comm, int argc, char** argv) {
       "partition", po::value<std::string>(),
       "store a partition as /train/owner: iid, contiguous, dirichlet:A, shards:C, natural")(
       "agents", po::value<Index>(), "number of agents of the stored partition")(
-      "seed", po::value<std::uint64_t>()->default_value(0), "seed of synthetic data, holdout and partition")(
-      "test-fraction", po::value<double>()->default_value(0.2),
+      "seed", po::value<std::uint64_t>()->default_value(0),
+      "seed of synthetic data, holdout and partition")(
+      "test-fraction", po::value<double>()->default_value(0.2, "0.2"),
       "synthetic test share; if given, also held out from sources without a test set")(
       "float32", "store features as float32 (default float64)")(
       "gzip", po::value<int>()->default_value(0), "deflate level 0..9 of the arrays")(

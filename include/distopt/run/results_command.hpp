@@ -7,7 +7,7 @@
 //     resume, overwrite and log-format are left out) and a table with one column per file: rounds
 //     done, termination, and for every metric of /metrics the final value and the best value,
 //     where best is the maximum for metrics whose name contains "accuracy" and the minimum for
-//     every other metric except counters (round, *_evals, *_events, bytes*, messages,
+//     every other metric except counters (round, *_evals, *_events, *_clients, bytes*, messages,
 //     virtual_time, wall_time, time_*), which have only a final value. A metric missing from a
 //     file shows "-".
 //   distopt plot RESULT.h5... --y METRIC [--x round|grad_evals|bytes_logical|wall_time]
