@@ -28,7 +28,7 @@ run() {
   local log=$out/$name.jsonl
   if [[ -s $log ]] && grep -q '"round"' "$log"; then return; fi
   local cmd=(mpirun -np "$np" --oversubscribe "$build/distopt" train --config "$root/configs/$method-fmnist.ini"
-             --log-format json --output "$out/$name.h5" "$@")
+             --log-format json --output "$out/$name.h5" --overwrite "$@")
   echo "${cmd[*]}" >"$out/$name.cmd"
   echo "[$(date +%H:%M:%S)] $name"
   "${cmd[@]}" >"$log.tmp" 2>"$out/$name.err"

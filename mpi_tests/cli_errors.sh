@@ -90,5 +90,43 @@ expect "hyperclean too many rows"     "--hyperclean-train-rows" -- "${HC[@]}" --
 expect "hyperclean fewer rows than m" "--hyperclean-train-rows" -- "${HC[@]}" --hyperclean-train-rows 3
 expect "hyperclean key, multitask"    "--hyperclean-pool"       -- "${BL[@]}" --hyperclean-pool 7
 
+# No silent loss of results (issue 10): an existing --output or --checkpoint is refused, before
+# any work, leaving the file byte for byte unchanged; --overwrite replaces it; --resume continues.
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1
+  shift
+  if "$@" >out.txt 2>err.txt; then
+    pass=$((pass + 1))
+    echo "ok   $name"
+  else
+    fail=$((fail + 1))
+    echo "FAIL $name"
+    sed 's/^/     stderr: /' err.txt | head -20
+  fi
+}
+unchanged() {  # unchanged NAME FILE SUM
+  if [ "$(sha256sum <"$2")" = "$3" ]; then
+    pass=$((pass + 1))
+    echo "ok   $1: $2 unchanged"
+  else
+    fail=$((fail + 1))
+    echo "FAIL $1: $2 was modified"
+  fi
+}
+for np in 1 2 4; do
+  out=exists-np$np.h5
+  ckpt=exists-np$np.ckpt.h5
+  NP=$np check "np $np: first run into $out" run2 "${BASE[@]}" --output "$out" --rounds 4 --checkpoint-every 2
+  sum=$(sha256sum <"$out")
+  cksum=$(sha256sum <"$ckpt")
+  NP=$np expect "existing --output"     "--output"     -- "${BASE[@]}" --output "$out"
+  unchanged "np $np: existing --output" "$out" "$sum"
+  NP=$np expect "existing --checkpoint" "--checkpoint" -- "${BASE[@]}" --output "other-np$np.h5" --checkpoint "$ckpt"
+  unchanged "np $np: existing --checkpoint" "$ckpt" "$cksum"
+  [ -e "other-np$np.h5" ] && { fail=$((fail + 1)); echo "FAIL np $np: a refused run wrote other-np$np.h5"; }
+  NP=$np check "np $np: --resume continues into the same --output" run2 "${BASE[@]}" --output "$out" --rounds 6 --checkpoint-every 2 --resume "$ckpt"
+  NP=$np check "np $np: --overwrite replaces --output" run2 "${BASE[@]}" --output "$out" --overwrite
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -109,8 +109,11 @@ TEST(BilevelCli, AllreduceAgreesToRoundOff) {
 
 TEST(BilevelCli, ResultFileHoldsTheModelAndEveryBlocksLowerVariable) {
   auto comm = Communicator::world();
-  const std::string out = shared_name(comm, "test_bilevel_cli_result.h5");
-  const Config cfg = make_config({{"rounds", "20"}, {"eval-every", "5"}, {"output", out}});
+  const std::string out =
+      shared_name(comm, "test_bilevel_cli_result_np" + std::to_string(comm.size()) + ".h5");
+  // --overwrite: a file left by an interrupted earlier run of this test is replaced.
+  const Config cfg =
+      make_config({{"rounds", "20"}, {"eval-every", "5"}, {"output", out}, {"overwrite", "true"}});
   const ExperimentOutcome r = run_experiment(comm, cfg);
   EXPECT_EQ(r.output_path, out);
   if (comm.is_root()) {
@@ -136,7 +139,8 @@ TEST(BilevelCli, ResultFileHoldsTheModelAndEveryBlocksLowerVariable) {
 
 TEST(BilevelCli, ResumeEqualsUninterruptedRun) {
   auto comm = Communicator::world();
-  const std::string ckpt = shared_name(comm, "test_bilevel_cli_resume.ckpt.h5");
+  const std::string ckpt =
+      shared_name(comm, "test_bilevel_cli_resume_np" + std::to_string(comm.size()) + ".ckpt.h5");
   const Config full_cfg = make_config({{"rounds", "20"}, {"eval-every", "2"}});
   // A fresh communicator wrapper per run: traffic counters start at zero.
   auto c1 = Communicator::world(), c2 = Communicator::world(), c3 = Communicator::world();
@@ -146,7 +150,8 @@ TEST(BilevelCli, ResumeEqualsUninterruptedRun) {
   run_experiment(c2, make_config({{"rounds", "12"},
                                   {"eval-every", "2"},
                                   {"checkpoint-every", "6"},
-                                  {"checkpoint", ckpt}}));
+                                  {"checkpoint", ckpt},
+                                  {"overwrite", "true"}}));
   const ExperimentOutcome resumed =
       run_experiment(c3, make_config({{"rounds", "20"}, {"eval-every", "2"}, {"resume", ckpt}}));
   ASSERT_EQ(resumed.model.size(), full.model.size());

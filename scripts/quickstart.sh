@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-exec mpirun -np 2 --oversubscribe build/distopt train --config configs/quickstart.ini "$@"
+# --overwrite: each run of this script replaces results/quickstart.h5 (the config names it).
+exec mpirun -np 2 --oversubscribe build/distopt train --config configs/quickstart.ini --overwrite "$@"

@@ -123,4 +123,12 @@ done
 if "$user_cli" compare "$TMP/bitwise/np1-gd-builtin.h5" "$TMP/bitwise/np1-sgd-builtin.h5" >/dev/null; then
   fail "custom_objective compare does not tell different models apart"
 fi
+# distopt plot finds the installed distopt_plot.py beside bin/distopt (not the build tree's copy).
+[ -x "$PREFIX/bin/distopt_plot.py" ] || fail "bin/distopt_plot.py is not installed"
+if /usr/bin/python3 -c 'import matplotlib, h5py' 2>/dev/null; then
+  DISTOPT_PYTHON=/usr/bin/python3 "$PREFIX/bin/distopt" plot "$TMP/bitwise/np1-gd-builtin.h5" \
+    "$TMP/bitwise/np1-sgd-builtin.h5" --y loss --out "$TMP/plot.png" || fail "the installed distopt plot"
+  [ "$(head -c 8 "$TMP/plot.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] \
+    || fail "the installed distopt plot wrote no PNG"
+fi
 echo "test_install: OK"

@@ -1,7 +1,9 @@
 // distopt: distributed optimisation over MPI.
 //   distopt train [--config FILE.ini] [--key value ...]   run an experiment
 //   distopt data ...                                     build an HDF5 dataset
-//   distopt info FILE.h5                                 show what a dataset or result file holds
+//   distopt info FILE.h5 [FILE.h5 ...]                   show what dataset or result files hold
+//   distopt compare A.h5 B.h5 [...]                      options that differ, final/best metrics
+//   distopt plot RESULT.h5... --y METRIC [--x ...]        plot a metric of result files
 // Exit codes: 0 success, 2 bad input (one line naming the culprit), 1 internal error.
 #include "distopt/run/cli_main.hpp"
 
@@ -17,6 +19,7 @@
 #include "distopt/core/version.hpp"
 #include "distopt/run/data_command.hpp"
 #include "distopt/run/experiment.hpp"
+#include "distopt/run/results_command.hpp"
 
 namespace distopt {
 
@@ -28,7 +31,10 @@ void usage(const char* program) {
       "usage: mpirun -np N %s <command> [options]\n"
       "  train [--config FILE.ini] [--key value ...]  run an experiment (see: %s train --help)\n"
       "  data --from fmnist|libsvm FILE|synthetic:KIND --output FILE.h5   build a dataset\n"
-      "  info FILE.h5                                   show a dataset or result file\n"
+      "  info FILE.h5 [FILE.h5 ...]                     show dataset or result files\n"
+      "  compare A.h5 B.h5 [...]                        options that differ, final and best "
+      "metrics\n"
+      "  plot RESULT.h5... --y METRIC [--x AXIS] [--out FIG.png|pdf]   plot result files\n"
       "  --version                                      print the version\n",
       program, version(), program, program);
 }
@@ -46,7 +52,10 @@ int dispatch(Communicator& comm, int argc, char** argv, const char* program) {
   if (cmd == "train") return train_command(comm, std::vector<std::string>(argv + 2, argv + argc));
   if (cmd == "data") return data_command(comm, argc - 1, argv + 1);
   if (cmd == "info") return info_command(comm, argc - 1, argv + 1);
-  throw CollectiveInputError("unknown command '" + cmd + "' (expected train, data or info)");
+  if (cmd == "compare") return compare_command(comm, argc - 1, argv + 1);
+  if (cmd == "plot") return plot_command(comm, argc - 1, argv + 1);
+  throw CollectiveInputError("unknown command '" + cmd +
+                             "' (expected train, data, info, compare or plot)");
 }
 
 }  // namespace

@@ -73,8 +73,13 @@ Config Config::from_map(const po::options_description& options,
                         const std::map<std::string, std::string>& values) {
   std::vector<std::string> args;
   for (const auto& [k, v] : values) {
-    args.push_back("--" + k);
-    args.push_back(v);
+    // --key=value: also right for options with an implicit value (--overwrite).
+    if (v.empty()) {
+      args.push_back("--" + k);
+      args.push_back(v);
+    } else {
+      args.push_back("--" + k + "=" + v);
+    }
   }
   return parse(options, args);
 }

@@ -256,8 +256,9 @@ int data_command(Communicator& comm, int argc, char** argv) {
       "partition", po::value<std::string>(),
       "store a partition as /train/owner: iid, contiguous, dirichlet:A, shards:C, natural")(
       "agents", po::value<Index>(), "number of agents of the stored partition")(
-      "seed", po::value<std::uint64_t>()->default_value(0), "seed of synthetic data, holdout and partition")(
-      "test-fraction", po::value<double>()->default_value(0.2),
+      "seed", po::value<std::uint64_t>()->default_value(0),
+      "seed of synthetic data, holdout and partition")(
+      "test-fraction", po::value<double>()->default_value(0.2, "0.2"),
       "synthetic test share; if given, also held out from sources without a test set")(
       "float32", "store features as float32 (default float64)")(
       "gzip", po::value<int>()->default_value(0), "deflate level 0..9 of the arrays")(
@@ -280,27 +281,34 @@ int data_command(Communicator& comm, int argc, char** argv) {
 }
 
 int info_command(Communicator& comm, int argc, char** argv) {
-  po::options_description o("distopt info: show what an HDF5 file holds");
-  o.add_options()("help,h", "this help")("file", po::value<std::string>(), "HDF5 file");
+  po::options_description o("distopt info: show what HDF5 files hold");
+  o.add_options()("help,h", "this help")("file", po::value<std::vector<std::string>>(),
+                                         "HDF5 files (datasets or results)");
   po::positional_options_description pos;
-  pos.add("file", 1);
+  pos.add("file", -1);
   po::variables_map vm;
   bool help = false;
   comm.agree_on_errors([&] {
     parse(argc, argv, o, &pos, vm);
     help = vm.count("help") > 0;
-    if (!help && !vm.count("file")) throw ConfigError("file", "is required: distopt info FILE.h5");
+    if (!help && !vm.count("file"))
+      throw ConfigError("file", "is required: distopt info FILE.h5 [FILE.h5 ...]");
   });
   if (help) {
-    if (comm.is_root()) std::cout << "usage: distopt info FILE.h5\n" << o << "\n";
+    if (comm.is_root()) std::cout << "usage: distopt info FILE.h5 [FILE.h5 ...]\n" << o << "\n";
     return kExitOk;
   }
   comm.agree_on_errors([&] {
     if (!comm.is_root()) return;
-    const auto path = vm["file"].as<std::string>();
-    const auto f = h5::File::open(path);
-    std::printf("%s\n", path.c_str());
-    print_group(f, 0);
+    const auto paths = vm["file"].as<std::vector<std::string>>();
+    // Every file is opened first, so a missing one is reported before anything is printed.
+    std::vector<h5::File> files;
+    for (const auto& path : paths) files.push_back(h5::File::open(path));
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (i > 0) std::printf("\n");
+      std::printf("%s\n", paths[i].c_str());
+      print_group(files[i], 0);
+    }
     std::fflush(stdout);
   });
   return kExitOk;

@@ -28,7 +28,11 @@ namespace distopt {
 
 namespace {
 
-std::string default_output(Communicator& comm, const std::string& algorithm) {
+/// The default result file, chosen on rank 0 and broadcast:
+/// results/<algorithm>-<YYYYmmdd-HHMMSS>-s<seed>-p<pid of rank 0>.h5, with -2, -3, ... appended
+/// if that name exists already. Two runs started in the same second on one machine differ in the
+/// pid; a name taken anyway (another host on a shared file system) is never replaced.
+std::string default_output(Communicator& comm, const std::string& algorithm, std::uint64_t seed) {
   std::string path;
   if (comm.is_root()) {
     const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -36,10 +40,24 @@ std::string default_output(Communicator& comm, const std::string& algorithm) {
     localtime_r(&now, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-    path = "results/" + algorithm + "-" + buf + ".h5";
+    const std::string stem = "results/" + algorithm + "-" + buf + "-s" + std::to_string(seed) +
+                             "-p" + std::to_string(static_cast<long long>(::getpid()));
+    path = stem + ".h5";
+    std::error_code ec;
+    for (int n = 2; std::filesystem::exists(path, ec); ++n)
+      path = stem + "-" + std::to_string(n) + ".h5";
   }
   comm.broadcast(path);  // one name for every rank
   return path;
+}
+
+/// Refuses (on rank 0, before any work) to replace an existing file `path` named by option `key`
+/// unless `allowed`; `how` says what to give instead.
+void check_not_existing(const std::string& key, const std::string& path, bool allowed,
+                        const std::string& how) {
+  std::error_code ec;
+  if (allowed || !std::filesystem::exists(path, ec)) return;
+  throw ConfigError(key, path + " exists: refusing to overwrite it (" + how + ")");
 }
 
 /// Checks on rank 0 that the result file can be created, before any training.
@@ -101,11 +119,30 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     check_option_families(config, owns_problem);
   });
   std::string output = config.has("output") ? config.get("output") : "";
-  if (output.empty()) output = default_output(comm, config.get("algorithm"));
+  if (output.empty()) output = default_output(comm, config.get("algorithm"), seed);
+  const bool checkpoint_given = !topt.checkpoint_path.empty();
   if (topt.checkpoint_path.empty()) topt.checkpoint_path = strip_h5(output) + ".ckpt.h5";
+  // No silent loss of results: an existing result file or checkpoint is replaced only with
+  // --overwrite, or with --resume (the resumed run continues the run that wrote them). The
+  // checkpoint is checked when it will be written regularly or was named explicitly (a run also
+  // writes it on SIGTERM).
+  bool overwrite = false;
   comm.agree_on_errors([&] {
-    if (comm.is_root() && output != "none") check_writable(output);
-    if (comm.is_root() && (topt.checkpoint_every > 0)) check_writable(topt.checkpoint_path);
+    overwrite = config.has("overwrite") && config.get_bool("overwrite");
+    const bool resuming = !topt.resume_path.empty();
+    if (!comm.is_root()) return;
+    if (output != "none") {
+      check_not_existing("output", output, overwrite || resuming,
+                         "give --overwrite to replace it, or another --output");
+      check_writable(output);
+    }
+    if (topt.checkpoint_every > 0 || checkpoint_given) {
+      check_not_existing("checkpoint", topt.checkpoint_path, overwrite || resuming,
+                         "give --resume " + topt.checkpoint_path +
+                             " to continue from it, --overwrite to replace it, or another "
+                             "--checkpoint");
+      check_writable(topt.checkpoint_path);
+    }
   });
 
   // --init: /model/x of a result file, of the dimension `dim` (`needs` says whose, for the error).
@@ -187,10 +224,26 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   algo->final_outputs(extras);
   if (output != "none") {
     comm.agree_on_errors([&] {
-      if (!comm.is_root()) return;
-      ResultContent rc{&config.values(), comm.size(), &out.log, &out.model, &extras, &out.summary};
-      write_result_file(output, rc);
+      if (comm.is_root()) {
+        // Another process may have created the file while this one trained: keep both.
+        std::error_code ec;
+        if (!overwrite && topt.resume_path.empty() && std::filesystem::exists(output, ec)) {
+          const std::string taken = output;
+          const std::string stem = strip_h5(output) + "-p" + std::to_string(::getpid());
+          output = stem + ".h5";
+          for (int n = 2; std::filesystem::exists(output, ec); ++n) {
+            output = stem + "-" + std::to_string(n) + ".h5";
+          }
+          std::fprintf(stderr,
+                       "distopt: warning: %s appeared during the run; results written to %s\n",
+                       taken.c_str(), output.c_str());
+        }
+        ResultContent rc{&config.values(), comm.size(), &out.log,
+                         &out.model,       &extras,     &out.summary};
+        write_result_file(output, rc);
+      }
     });
+    comm.broadcast(output);
     out.output_path = output;
   }
   std::ostringstream msg;

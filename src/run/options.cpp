@@ -34,7 +34,12 @@ void add_common_options(po::options_description& d) {
   add_option(d, "seed", "1", "seed of every random stream");
   add_option(d, "eval-every", "1", "evaluate every N rounds (and after the last)");
   add_option(d, "target-metric", "", "stop when reached, e.g. grad_norm_sq<1e-8, test_accuracy>0.85");
-  add_option(d, "output", "", "result file (default results/<algorithm>-<timestamp>.h5)");
+  add_option(d, "output", "",
+             "result file, 'none' for no file (default "
+             "results/<algorithm>-<YYYYmmdd-HHMMSS>-s<seed>-p<pid>.h5, never an existing name)");
+  d.add_options()("overwrite",
+                  po::value<std::string>()->default_value("false")->implicit_value("true"),
+                  "replace an existing --output or --checkpoint file (otherwise refused)");
   add_option(d, "log-format", "table", "progress on stdout: table | json | none");
   add_option(d, "checkpoint-every", "0", "write a checkpoint every N rounds (0 = never)");
   add_option(d, "checkpoint", "", "checkpoint file (default <output without .h5>.ckpt.h5)");

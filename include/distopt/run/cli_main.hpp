@@ -7,8 +7,9 @@
 //     return distopt::cli_main(argc, argv);   // my_distopt train --problem my-model ...
 //   }
 //
-// It initialises MPI (Environment), runs `train`, `data` or `info`, reports bad input once
-// ("distopt: error: ...", exit code 2) and ends the job with MPI_Abort on any other escape.
+// It initialises MPI (Environment), runs `train`, `data`, `info`, `compare` or `plot`, reports bad
+// input once ("distopt: error: ...", exit code 2) and ends the job with MPI_Abort on any other
+// escape.
 namespace distopt {
 
 /// Runs the distopt command line on argv; returns the process exit code (0, 2 bad input).
