@@ -10,6 +10,8 @@
 #   plot     docs/figures/bilevel-speedup.png, docs/figures/bilevel-split.png and the Markdown
 #            tables (stdout) from the CSVs
 # Load averages before/after every phase go to bench/results/bilevel-load.txt.
+#   retune   every "> cap" configuration of the speedup phase again with the x step ÷ 3 and ÷ 10
+#            -> bench/results/bilevel-retune.csv (run it after speedup; not in the default phases)
 # Usage: bench/bench_bilevel.sh [build dir, default build] [phases, default "tune speedup split plot"]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -132,4 +134,50 @@ fi
 
 if [[ " $phases " == *" plot "* ]]; then
   "$py" "$plot" plot "$out" "$root/docs/figures" "$target"
+fi
+
+# ---- retune: every speedup configuration that stayed above the target, again with the x step
+# divided by 3 and by 10 (lr for bsvrb*/stocbio, f2sa-xi for f2sa), the rest as tuned ----
+if [[ " $phases " == *" retune "* ]]; then
+  load "retune-before"
+  echo "$header" > "$out/bilevel-retune.csv"
+  while IFS=, read -r m I B cap ev; do
+    args=$(awk -F'\t' -v m="$m" '$1 == m { print $2 }' "$out/bilevel-tuned.txt")
+    for div in 3 10; do
+      new=$("$py" -c 'import sys
+a = sys.argv[1].split(); k = "--f2sa-xi" if sys.argv[2] == "f2sa" else "--lr"
+i = a.index(k); a[i + 1] = "%g" % (float(a[i + 1]) / float(sys.argv[3])); print(" ".join(a))' \
+        "$args" "$m" "$div")
+      # shellcheck disable=SC2086
+      run 2 "$m" "$I" "$B" "$cap" "$ev" "retune-$m-I$I-B$B-d$div" $new >> "$out/bilevel-retune.csv"
+    done
+  done < <("$py" -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["reached"] != "yes": print(",".join(r[k] for k in ("method", "I", "B", "cap", "eval_every")))' \
+    "$out/bilevel-speedup.csv")
+  load "retune-after"
+fi
+
+# ---- yield: the np 2 cost split again with Open MPI yielding the core while it waits
+# (mpi_yield_when_idle 1; Open MPI enables it by itself only when np > cores, i.e. at np 4 here)
+# -> appended to bench/results/bilevel-split.csv with method "<name>+yield" ----
+if [[ " $phases " == *" yield "* ]]; then
+  load "yield-before"
+  for rep in 1 2 3; do
+    for pool in 4 2; do
+      rounds=2000; [ "$pool" -eq 2 ] && rounds=400
+      for m in bsvrb1 bsvrb2; do
+        args=$(awk -F'\t' -v m="$m" '$1 == m { print $2 }' "$out/bilevel-tuned.txt")
+        h5="$runs/yield-$m-p$pool-$rep.h5"
+        rm -f "$h5"
+        # shellcheck disable=SC2086
+        "${mpi[@]}" --mca mpi_yield_when_idle 1 -np 2 "$bin" train --config "$base" \
+          --algorithm "$m" --reweight-pool "$pool" --blocks-per-iter 10 --block-batch 32 \
+          --rounds "$rounds" --eval-every "$rounds" --output "$h5" $args < /dev/null \
+          > "$runs/yield.log" 2>&1
+        "$py" "$plot" split-row "$h5" "$m+yield,$pool,2,$rep,$rounds" >> "$out/bilevel-split.csv"
+      done
+    done
+  done
+  load "yield-after"
 fi
