@@ -159,19 +159,23 @@ def plot(results, figures, target):
         print(f"| {meth} | {pool} ({d}) | {np_} | {len(rs)} | {k:.3f} | {a:.3f} | {rest:.3f} | "
               f"{s:.3f} | {100 * ksh:.0f}% | {100 * ash:.0f}% | {raw:.4f} |")
         bars.append((f"{meth}\nd={d} np{np_}", k, a, max(rest, 0.0)))
-    fig, ax = plt.subplots(figsize=(max(6, 0.75 * len(bars)), 3.8))
+    fig, ax = plt.subplots(figsize=(max(6, 0.75 * len(bars)), 4.0))
     xs = range(len(bars))
-    k = [b[1] for b in bars]
-    a = [b[2] for b in bars]
-    rest = [b[3] for b in bars]
+    tot = [b[1] + b[2] + b[3] for b in bars]
+    k = [100 * b[1] / t for b, t in zip(bars, tot)]
+    a = [100 * b[2] / t for b, t in zip(bars, tot)]
+    rest = [100 * b[3] / t for b, t in zip(bars, tot)]
     ax.bar(xs, k, label="block kernels")
     ax.bar(xs, a, bottom=k, label="aggregation (incl. wait)")
     ax.bar(xs, rest, bottom=[p + q for p, q in zip(k, a)], label="rest")
+    ax.axhline(70, color="k", ls="--", lw=0.8)
+    for x, t in zip(xs, tot):
+        ax.text(x, 101, f"{t:.2f} ms", ha="center", fontsize=6)
     ax.set_xticks(list(xs))
-    ax.set_xticklabels([b[0] for b in bars], fontsize=7)
-    ax.set_ylabel("ms per iteration (median of 3)")
-    ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.set_xticklabels([b[0] for b in bars], fontsize=6)
+    ax.set_ylabel("% of the iteration (medians of 3 runs)")
+    ax.set_ylim(0, 108)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(f"{figures}/bilevel-split.png", dpi=110)
 
