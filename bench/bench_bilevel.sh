@@ -12,6 +12,9 @@
 # Load averages before/after every phase go to bench/results/bilevel-load.txt.
 #   retune   every "> cap" configuration of the speedup phase again with the x step ÷ 3 and ÷ 10
 #            -> bench/results/bilevel-retune.csv (run it after speedup; not in the default phases)
+#   yield    the np 2 split with Open MPI yielding while it waits (not in the default phases)
+#   stratified  the np 2 and 4 split, uniform vs --block-sampling stratified, both yielding
+#            (not in the default phases)
 # Usage: bench/bench_bilevel.sh [build dir, default build] [phases, default "tune speedup split plot"]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -180,4 +183,35 @@ if [[ " $phases " == *" yield "* ]]; then
     done
   done
   load "yield-after"
+fi
+
+# ---- stratified: the np 2 and np 4 cost split with uniform and with stratified block sampling
+# (--block-sampling stratified: every rank its share of the I blocks, so no rank waits for a
+# rank with more sampled blocks), both with Open MPI yielding the core while it waits, measured
+# back to back at the same load -> appended to bench/results/bilevel-split.csv with method
+# "<name>+yield+<sampling>" ----
+if [[ " $phases " == *" stratified "* ]]; then
+  load "stratified-before"
+  for np in 2 4; do
+    for rep in 1 2 3; do
+      for pool in 4 2; do
+        rounds=2000; [ "$pool" -eq 2 ] && rounds=400
+        for m in bsvrb1 bsvrb2; do
+          for sampling in uniform stratified; do
+            args=$(awk -F'\t' -v m="$m" '$1 == m { print $2 }' "$out/bilevel-tuned.txt")
+            h5="$runs/strat-$m-p$pool-np$np-$sampling-$rep.h5"
+            rm -f "$h5"
+            # shellcheck disable=SC2086
+            "${mpi[@]}" --mca mpi_yield_when_idle 1 -np "$np" "$bin" train --config "$base" \
+              --algorithm "$m" --reweight-pool "$pool" --blocks-per-iter 10 --block-batch 32 \
+              --block-sampling "$sampling" --rounds "$rounds" --eval-every "$rounds" \
+              --output "$h5" $args < /dev/null > "$runs/stratified.log" 2>&1
+            "$py" "$plot" split-row "$h5" "$m+yield+$sampling,$pool,$np,$rep,$rounds" \
+              >> "$out/bilevel-split.csv"
+          done
+        done
+      done
+    done
+  done
+  load "stratified-after"
 fi
