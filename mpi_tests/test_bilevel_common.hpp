@@ -97,6 +97,84 @@ inline double rel_err(const Vector& a, const Vector& b) {
   return (a - b).norm() / std::max(b.norm(), 1e-300);
 }
 
+/// ∇_y g_i(x, y) on `batch` (a helper of expect_oracles_match_fd).
+inline Vector grad_y_at(BilevelProblem& p, Index i, const Vector& x, const Vector& y,
+                        const SampleBatch& batch) {
+  Vector g;
+  p.lower(i, x, y, batch, nullptr, &g);
+  return g;
+}
+
+/// ‖a − b‖ / ‖b‖, or ‖a‖ when b = 0 (an absolute error where the reference vanishes, e.g. ∇_x f of
+/// a problem whose f ignores x).
+inline double rel_or_abs_err(const Vector& a, const Vector& b) {
+  return b.norm() == 0 ? a.norm() : rel_err(a, b);
+}
+
+/// Every oracle a BilevelProblem has, on local block `i` at (x, y), against central finite
+/// differences with step `h` (errors relative, below `tol`): ∇_x f and ∇_y f on the `upper` rows;
+/// ∇_x g, ∇_y g, the HVP along v (the derivative of ∇_y g along v) and the mixed product along v,
+/// both as the derivative of ∇_x g along v in y and as ∇_x ⟨∇_y g, v⟩, on the `lower` rows.
+/// Returns the mixed product ∇²_xy g · v, for the caller's further checks.
+inline Vector expect_oracles_match_fd(BilevelProblem& p, Index i, const Vector& x, const Vector& y,
+                                      const Vector& v, const SampleBatch& lower,
+                                      const SampleBatch& upper, double h, double tol) {
+  const Index dx = p.upper_dim(), dy = p.lower_dim();
+  Vector gx, gy;
+  p.upper(i, x, y, upper, &gx, &gy);
+  EXPECT_EQ(gx.size(), dx);
+  EXPECT_EQ(gy.size(), dy);
+  EXPECT_LT(rel_or_abs_err(
+                gx, fd_gradient(
+                        [&](const Vector& u) { return p.upper(i, u, y, upper, nullptr, nullptr); },
+                        x, h)),
+            tol)
+      << "∇_x f, block " << i;
+  EXPECT_LT(
+      rel_err(gy, fd_gradient(
+                      [&](const Vector& u) { return p.upper(i, x, u, upper, nullptr, nullptr); }, y,
+                      h)),
+      tol)
+      << "∇_y f, block " << i;
+  p.lower(i, x, y, lower, &gx, &gy);
+  EXPECT_EQ(gx.size(), dx);
+  EXPECT_LT(rel_or_abs_err(
+                gx, fd_gradient(
+                        [&](const Vector& u) { return p.lower(i, u, y, lower, nullptr, nullptr); },
+                        x, h)),
+            tol)
+      << "∇_x g, block " << i;
+  EXPECT_LT(
+      rel_err(gy, fd_gradient(
+                      [&](const Vector& u) { return p.lower(i, x, u, lower, nullptr, nullptr); }, y,
+                      h)),
+      tol)
+      << "∇_y g, block " << i;
+  auto grad_y = [&](const Vector& u) {
+    Vector g;
+    p.lower(i, x, u, lower, nullptr, &g);
+    return g;
+  };
+  Vector hv;
+  p.lower_hvp(i, x, y, lower, v, hv);
+  EXPECT_LT(rel_err(hv, fd_directional(grad_y, y, v, h)), tol) << "HVP, block " << i;
+  auto grad_x = [&](const Vector& u) {
+    Vector g;
+    p.lower(i, x, u, lower, &g, nullptr);
+    return g;
+  };
+  Vector cv;
+  p.lower_cross(i, x, y, lower, v, cv);
+  EXPECT_EQ(cv.size(), dx);
+  EXPECT_LT(rel_err(cv, fd_directional(grad_x, y, v, h)), tol) << "mixed product, block " << i;
+  EXPECT_LT(
+      rel_err(cv, fd_gradient([&](const Vector& u) { return grad_y_at(p, i, u, y, lower).dot(v); },
+                              x, h)),
+      tol)
+      << "mixed product as ∇_x⟨∇_y g, v⟩, block " << i;
+  return cv;
+}
+
 /// Expects `f` to throw a ConfigError whose key is `key`.
 inline void expect_config_error(const std::function<void()>& f, const std::string& key) {
   try {

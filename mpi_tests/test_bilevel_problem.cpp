@@ -45,7 +45,7 @@ double closed_form_F(Communicator& comm, MultitaskProblem& p, const Vector& x) {
 TEST(Multitask, EveryDerivativeMatchesFiniteDifferences) {
   auto comm = Communicator::world();
   auto p = test::multitask_on(comm, test::small_multitask(), kBlocks, 11);
-  const Index dx = p->upper_dim(), dy = p->lower_dim();
+  const Index dy = p->lower_dim();
   const Vector x = p->initial_upper(3);
   const std::vector<Index> rows = {0, 3, 3, 7, 11, 19};  // a batch with a repeated row
   const SampleBatch batches[] = {SampleBatch::all(), SampleBatch(std::span<const Index>(rows))};
@@ -54,68 +54,10 @@ TEST(Multitask, EveryDerivativeMatchesFiniteDifferences) {
     const Vector y = random_vector(dy, static_cast<std::uint64_t>(i));
     const Vector v = random_vector(dy, 100 + static_cast<std::uint64_t>(i));
     for (const SampleBatch& b : batches) {
-      Vector gx, gy;
-      // Upper.
-      p->upper(i, x, y, b, &gx, &gy);
-      ASSERT_EQ(gx.size(), dx);
-      ASSERT_EQ(gy.size(), dy);
-      EXPECT_LT(test::rel_err(
-                    gx, test::fd_gradient(
-                            [&](const Vector& u) { return p->upper(i, u, y, b, nullptr, nullptr); },
-                            x, kFdStep)),
-                kFdTol)
-          << "∇_x f, block " << i;
-      EXPECT_LT(test::rel_err(
-                    gy, test::fd_gradient(
-                            [&](const Vector& u) { return p->upper(i, x, u, b, nullptr, nullptr); },
-                            y, kFdStep)),
-                kFdTol)
-          << "∇_y f, block " << i;
-      // Lower.
-      p->lower(i, x, y, b, &gx, &gy);
-      EXPECT_LT(test::rel_err(
-                    gx, test::fd_gradient(
-                            [&](const Vector& u) { return p->lower(i, u, y, b, nullptr, nullptr); },
-                            x, kFdStep)),
-                kFdTol)
-          << "∇_x g, block " << i;
-      EXPECT_LT(test::rel_err(
-                    gy, test::fd_gradient(
-                            [&](const Vector& u) { return p->lower(i, x, u, b, nullptr, nullptr); },
-                            y, kFdStep)),
-                kFdTol)
-          << "∇_y g, block " << i;
-      // ∇²_yy g v: the derivative of ∇_y g along v.
-      auto grad_y = [&](const Vector& u) {
-        Vector g;
-        p->lower(i, x, u, b, nullptr, &g);
-        return g;
-      };
+      // Every oracle against finite differences (test_bilevel_common.hpp), then the Hessian.
+      test::expect_oracles_match_fd(*p, i, x, y, v, b, b, kFdStep, kFdTol);
+      auto grad_y = [&](const Vector& u) { return test::grad_y_at(*p, i, x, u, b); };
       Vector hv;
-      p->lower_hvp(i, x, y, b, v, hv);
-      EXPECT_LT(test::rel_err(hv, test::fd_directional(grad_y, y, v, kFdStep)), kFdTol)
-          << "HVP, block " << i;
-      // ∇²_xy g v: the derivative of ∇_x g along v in y (= ∇_x ⟨∇_y g, v⟩ by symmetry).
-      auto grad_x = [&](const Vector& u) {
-        Vector g;
-        p->lower(i, x, u, b, &g, nullptr);
-        return g;
-      };
-      Vector cv;
-      p->lower_cross(i, x, y, b, v, cv);
-      ASSERT_EQ(cv.size(), dx);
-      EXPECT_LT(test::rel_err(cv, test::fd_directional(grad_x, y, v, kFdStep)), kFdTol)
-          << "mixed product, block " << i;
-      // And as ∇_x ⟨∇_y g, v⟩ directly.
-      EXPECT_LT(test::rel_err(cv, test::fd_gradient(
-                                      [&](const Vector& u) {
-                                        Vector g;
-                                        p->lower(i, u, y, b, nullptr, &g);
-                                        return g.dot(v);
-                                      },
-                                      x, kFdStep)),
-                kFdTol)
-          << "mixed product as ∇_x⟨∇_y g, v⟩, block " << i;
       // Full Hessian: columns against finite differences of ∇_y g and against HVPs.
       Matrix H;
       p->lower_hessian(i, x, y, b, H);
