@@ -35,6 +35,11 @@ expect() {
 printf "no-such-key = 1\n" > bad.ini
 BASE=(train --agents 4 --rounds 2 --log-format none --problem softmax --data synthetic:fedprox:dim=20)
 
+# `distopt train` with no options at all is a working run (default data, model and method).
+if ! run2 train --log-format none >/dev/null 2>err.txt; then
+  echo "FAIL distopt train with no options"; cat err.txt; exit 1
+fi
+
 # A valid run first: its result file serves as an HDF5 file without dataset content.
 if ! run2 "${BASE[@]}" --output good.h5 >/dev/null 2>err.txt; then
   echo "FAIL reference run"; cat err.txt; exit 1

@@ -18,6 +18,7 @@
 #include "distopt/model/logistic.hpp"
 #include "distopt/model/mlp.hpp"
 #include "distopt/model/objective.hpp"
+#include "distopt/model/objective_registry.hpp"
 #include "distopt/model/softmax.hpp"
 
 using namespace distopt;
@@ -584,6 +585,24 @@ TEST(ModelFactory, BuildsEveryProblem) {
   auto f = make_objective("logistic", 5, 2, Task::kBinary, {0.25, 0.5});
   EXPECT_EQ(f->regularization().l2, 0.25);
   EXPECT_EQ(f->regularization().nonconvex, 0.5);
+}
+
+// `auto` (the --problem default) is the linear model of the data's task, with its regulariser.
+TEST(ModelFactory, AutoPicksTheModelOfTheTask) {
+  Regularization reg;
+  reg.l2 = 0.5;
+  const auto ls = make_objective("auto", 5, 1, Task::kRegression, reg);
+  const auto lg = make_objective("auto", 5, 2, Task::kBinary, reg);
+  const auto sm = make_objective("auto", 5, 3, Task::kMulticlass, reg);
+  EXPECT_EQ(ls->name(), make_objective("least-squares", 5, 1, Task::kRegression, reg)->name());
+  EXPECT_EQ(lg->name(), make_objective("logistic", 5, 2, Task::kBinary, reg)->name());
+  EXPECT_EQ(sm->name(), make_objective("softmax", 5, 3, Task::kMulticlass, reg)->name());
+  EXPECT_NE(ls->name(), lg->name());
+  EXPECT_NE(lg->name(), sm->name());
+  EXPECT_EQ(sm->dim(), 3 * (5 + 1));
+  EXPECT_EQ(lg->regularization().l2, 0.5);
+  EXPECT_EQ(ObjectiveOptions{}.problem, "auto");
+  EXPECT_THROW(make_objective("auto:3", 5, 3, Task::kMulticlass, reg), ConfigError);
 }
 
 TEST(ModelFactory, BadSpecsAndMisfitTasksNameTheProblem) {

@@ -245,7 +245,7 @@ TEST(Registry, OptionsValidateNameTheirKeys) {
             }).first,
             "l2");
   EXPECT_NO_THROW(ObjectiveOptions{}.validate());
-  EXPECT_EQ(ObjectiveOptions{}.problem, "logistic");
+  EXPECT_EQ(ObjectiveOptions{}.problem, "auto");
   EXPECT_EQ(DataSpec{}.partition, "iid");
   EXPECT_EQ(DataSpec{}.test_fraction, 0.2);
 }

@@ -53,6 +53,22 @@ std::unique_ptr<Objective> softmax(const ObjectiveArgs& a) {
   return std::make_unique<Softmax>(a.n_features, a.n_classes, a.reg);
 }
 
+// The linear model the data's task calls for: least squares for regression, logistic regression
+// for ±1 labels, softmax regression for classes 0..C−1 (so a run that names no --problem works on
+// any data).
+std::unique_ptr<Objective> automatic(const ObjectiveArgs& a) {
+  a.no_arg();
+  switch (a.task) {
+    case Task::kRegression:
+      return least_squares(a);
+    case Task::kBinary:
+      return logistic(a);
+    case Task::kMulticlass:
+      return softmax(a);
+  }
+  throw a.misfit("a regression, binary or multiclass task");
+}
+
 std::unique_ptr<Objective> mlp(const ObjectiveArgs& a) {
   if (a.arg.empty()) {
     throw ConfigError(kKey, "'" + a.spec + "': give the hidden layer sizes, mlp:<h1>[,<h2>]");
@@ -105,6 +121,10 @@ ObjectiveRegistry& objective_registry() {
     reg.add({"softmax", "softmax", "multinomial logistic regression (classes 0..C-1)", softmax});
     reg.add({"mlp", "mlp:<h1>[,<h2>]",
              "multilayer perceptron, one or two ReLU hidden layers, softmax output", mlp});
+    reg.add({"auto", "auto",
+             "by the data's task: least-squares (regression), logistic (+-1 labels), softmax "
+             "(classes)",
+             automatic});
     return reg;
   }();
   return r;

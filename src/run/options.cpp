@@ -18,7 +18,7 @@ void add_common_options(po::options_description& d) {
   const std::string data_help = "dataset: " + source_registry().choices() +
                                 "; synthetic kinds: " + synthetic_registry().choices();
   const std::string partition_help = "split over agents: " + partition_registry().choices();
-  add_option(d, "problem", "logistic", problem_help.c_str());
+  add_option(d, "problem", ObjectiveOptions{}.problem.c_str(), problem_help.c_str());
   add_option(d, "data", "synthetic:fedprox", data_help.c_str());
   add_option(d, "partition", "iid", partition_help.c_str());
   add_option(d, "test-fraction", "0.2", "share of rows held out as test set when the data has none");

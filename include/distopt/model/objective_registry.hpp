@@ -44,16 +44,18 @@ using ObjectiveFactory = std::function<std::unique_ptr<Objective>(const Objectiv
 /// The registry type of --problem.
 using ObjectiveRegistry = Registry<ObjectiveFactory>;
 
-/// The --problem registry: least-squares, logistic, softmax, `mlp:<h1>[,<h2>]` (in that order),
-/// then the entries user code added. Errors name the option "problem".
+/// The --problem registry: least-squares, logistic, softmax, `mlp:<h1>[,<h2>]`, auto (in that
+/// order; auto picks least-squares, logistic or softmax by the data's task), then the entries
+/// user code added. Errors name the option "problem".
 ObjectiveRegistry& objective_registry();
 
 /// Typed options of the model (the command line maps --problem, --l2 and --nonconvex-reg onto
 /// them in run/data_config.cpp; C++ users fill them directly).
 struct ObjectiveOptions {
-  /// --problem: least-squares | logistic | softmax | `mlp:<h1>[,<h2>]`, or a name added to
+  /// --problem: auto (default: least-squares, logistic or softmax by the data's task) |
+  /// least-squares | logistic | softmax | `mlp:<h1>[,<h2>]`, or a name added to
   /// objective_registry().
-  std::string problem = "logistic";
+  std::string problem = "auto";
   /// --l2 (default 0) and --nonconvex-reg (default 0): R(x) = (l2/2)‖x‖² + λ Σ x_j²/(1+x_j²).
   Regularization reg{};
   /// Checks the regulariser: l2 and nonconvex finite and >= 0 (ConfigError "l2" /
