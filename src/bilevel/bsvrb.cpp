@@ -236,8 +236,7 @@ void Bsvrb::step(std::int64_t round) {
     // entries the block's oracles read).
     contributions_.add(i, 1.0, 2, 2);
   }
-  Vector combined;
-  contributions_.finish(combined, times_);
+  contributions_.finish(combined_, times_);
 
   // The lower variables of this rank's blocks.
   const bool v1 = o_.version == BsvrbVersion::kV1;
@@ -270,7 +269,7 @@ void Bsvrb::step(std::int64_t round) {
 
   // STORM on x.
   x_prev_ = x_;
-  storm_update(z_, o_.beta, combined, o_.sampler.blocks_per_iter);
+  storm_update(z_, o_.beta, combined_, o_.sampler.blocks_per_iter);
   x_.noalias() -= o_.lr * z_;
   times_.total += monotonic_seconds() - t_start;
 }

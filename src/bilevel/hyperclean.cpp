@@ -8,7 +8,9 @@
 
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/logistic_math.hpp"
 #include "distopt/core/random.hpp"
+#include "distopt/data/image_pooling.hpp"
 #include "distopt/data/source.hpp"
 
 namespace distopt {
@@ -20,39 +22,9 @@ namespace {
 // kCorruptionAgent at step j (one stream per row, so any rank draws any row's corruption alone).
 constexpr std::uint64_t kPermutationAgent = 1ull << 62;
 constexpr std::uint64_t kCorruptionAgent = (1ull << 62) + 1;
-constexpr int kImageSide = 28;
 
 using ConstRowMap = Eigen::Map<const RowMatrix>;
 using RowMap = Eigen::Map<RowMatrix>;
-
-double sigmoid(double t) {
-  // Stable for either sign: exp of a non-positive number only.
-  if (t >= 0) return 1.0 / (1.0 + std::exp(-t));
-  const double e = std::exp(t);
-  return e / (1.0 + e);
-}
-
-// Dense features of a dataset (CSR sources are densified: standardisation densifies anyway).
-RowMatrix dense_features(const Dataset& ds) {
-  if (!ds.sparse()) return ds.dense();
-  return RowMatrix(ds.csr().toDense());
-}
-
-// Average pooling of 28×28 images (row-major pixels) by pool × pool.
-RowMatrix pool_images(const RowMatrix& X, Index pool) {
-  if (pool == 1) return X;
-  const Index side = kImageSide / pool;
-  RowMatrix out = RowMatrix::Zero(X.rows(), side * side);
-  const double scale = 1.0 / static_cast<double>(pool * pool);
-  for (Index r = 0; r < X.rows(); ++r) {
-    for (Index a = 0; a < kImageSide; ++a) {
-      for (Index b = 0; b < kImageSide; ++b) {
-        out(r, (a / pool) * side + b / pool) += scale * X(r, a * kImageSide + b);
-      }
-    }
-  }
-  return out;
-}
 
 // Multiclass labels 0..C−1 (binary sources' ±1 become 0/1).
 Vector class_labels(const Vector& y, Task task) {
@@ -69,10 +41,7 @@ void HypercleanOptions::validate() const {
   if (!(corruption >= 0 && corruption <= 1)) {
     throw ConfigError("hyperclean-corruption", "must be a probability in [0, 1]");
   }
-  check::at_least("hyperclean-pool", pool, 1);
-  if (kImageSide % pool != 0) {
-    throw ConfigError("hyperclean-pool", "must divide 28 (1, 2, 4, 7, 14 or 28)");
-  }
+  image_pool_features("hyperclean-pool", pool, kPooledImageSide * kPooledImageSide, "");
   check::positive("hyperclean-lower-reg", lower_reg);
 }
 
@@ -113,12 +82,7 @@ HypercleanProblem::HypercleanProblem(const HypercleanOptions& options, const std
                                                   std::to_string(n_test_split) +
                                                   " rows of the test split of " + description_);
   }
-  if (o_.pool > 1 && src->n_features() != kImageSide * kImageSide) {
-    throw ConfigError("hyperclean-pool", "pools 28x28 images; " + description_ + " has " +
-                                             std::to_string(src->n_features()) + " features");
-  }
-  const Index side = kImageSide / o_.pool;
-  d_ = o_.pool > 1 ? side * side : src->n_features();
+  d_ = image_pool_features("hyperclean-pool", o_.pool, src->n_features(), description_);
 
   // The permutation of the training split (every rank draws all of it: it is cheap).
   std::vector<Index> perm(static_cast<std::size_t>(n_split));
@@ -131,7 +95,7 @@ HypercleanProblem::HypercleanProblem(const HypercleanOptions& options, const std
     std::vector<Index> sorted = rows;
     std::sort(sorted.begin(), sorted.end());
     const Dataset ds = src->read(s, sorted);
-    const RowMatrix X = pool_images(dense_features(ds), o_.pool);
+    const RowMatrix X = average_pool_images(dense_features(ds), o_.pool);
     const Vector y = class_labels(ds.labels(), src->task());
     RowMatrix out(static_cast<Index>(rows.size()), d_);
     labels.resize(static_cast<Index>(rows.size()));

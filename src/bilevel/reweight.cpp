@@ -7,7 +7,9 @@
 
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/core/logistic_math.hpp"
 #include "distopt/core/random.hpp"
+#include "distopt/data/image_pooling.hpp"
 #include "distopt/data/source.hpp"
 
 namespace distopt {
@@ -18,50 +20,17 @@ namespace {
 // permutation of the pair's training-split rows, and one stream per training row for its flip.
 constexpr std::uint64_t kShuffleAgent = (1ull << 62) + 1;
 constexpr std::uint64_t kNoiseAgent = (1ull << 62) + 2;
-constexpr Index kImageSide = 28;
-
-// log(1 + e^t) without overflow.
-double softplus(double t) {
-  return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t)));
-}
-// 1 / (1 + e^{−t}) without overflow.
-double sigmoid(double t) {
-  if (t >= 0) return 1.0 / (1.0 + std::exp(-t));
-  const double e = std::exp(t);
-  return e / (1.0 + e);
-}
-// s(t) s(−t) = e^{−|t|} / (1 + e^{−|t|})², the logistic curvature.
-double sigmoid_curvature(double t) {
-  const double e = std::exp(-std::abs(t));
-  return e / ((1.0 + e) * (1.0 + e));
-}
 
 // Features of the rows of `ds` as the file comment says: pooled (pool > 1 on 28×28 images),
 // unit ℓ2 norm, then the bias 1; labels c₀ → −1, c₁ → +1.
 void featurize(const Dataset& ds, Index pool, const std::array<Index, 2>& classes, RowMatrix& a,
                Vector& b) {
-  const RowMatrix raw = ds.sparse() ? RowMatrix(ds.csr()) : ds.dense();
-  const Index n = raw.rows();
-  const Index side = kImageSide / pool;
-  const Index features = pool == 1 ? raw.cols() : side * side;
+  const RowMatrix pooled = average_pool_images(dense_features(ds), pool);
+  const Index n = pooled.rows(), features = pooled.cols();
   a.resize(n, features + 1);
   b.resize(n);
-  const double inv_area = 1.0 / static_cast<double>(pool * pool);
   for (Index r = 0; r < n; ++r) {
-    if (pool == 1) {
-      a.row(r).head(features) = raw.row(r);
-    } else {
-      for (Index br = 0; br < side; ++br) {
-        for (Index bc = 0; bc < side; ++bc) {
-          double s = 0;
-          for (Index i = 0; i < pool; ++i) {
-            for (Index j = 0; j < pool; ++j)
-              s += raw(r, (br * pool + i) * kImageSide + bc * pool + j);
-          }
-          a(r, br * side + bc) = s * inv_area;
-        }
-      }
-    }
+    a.row(r).head(features) = pooled.row(r);
     const double norm = a.row(r).head(features).norm();
     if (norm > 0) a.row(r).head(features) /= norm;  // a blank image stays zero
     a(r, features) = 1.0;
@@ -82,11 +51,7 @@ void ReweightOptions::validate() const {
   check::at_least("reweight-train-rows", train_rows, 1);
   check::at_least("reweight-val-rows", val_rows, 1);
   check::in_range("reweight-noise", noise, 0.0, 1.0, false, true);
-  check::at_least("reweight-pool", pool, 1);
-  if (kImageSide % pool != 0) {
-    throw ConfigError("reweight-pool", "the pooling window must divide the image side 28, got " +
-                                           std::to_string(pool));
-  }
+  image_pool_features("reweight-pool", pool, kPooledImageSide * kPooledImageSide, "");
   check::positive("reweight-temperatures", temperatures[0]);
   check::positive("reweight-temperatures", temperatures[1]);
   if (temperatures[1] < temperatures[0]) {
@@ -132,11 +97,7 @@ ReweightProblem::ReweightProblem(const ReweightOptions& options, const std::stri
                                                 src->describe());
     }
   }
-  if (o_.pool != 1 && src->n_features() != kImageSide * kImageSide) {
-    throw ConfigError("reweight-pool", "pooling needs 28x28 images (784 features); " +
-                                           src->describe() + " has " +
-                                           std::to_string(src->n_features()) + " (use 1)");
-  }
+  image_pool_features("reweight-pool", o_.pool, src->n_features(), src->describe());
 
   // The pair's rows of a split, increasing.
   auto pair_rows = [&](Split s) {

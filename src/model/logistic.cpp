@@ -3,21 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "distopt/core/logistic_math.hpp"
 #include "distopt/model/gram_spectrum.hpp"
 #include "distopt/model/row_chunks.hpp"
 
 namespace distopt {
 namespace {
-
-/// log(1 + e^t) without overflow or cancellation.
-inline double softplus(double t) { return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))); }
-
-/// σ(t) = 1/(1 + e^{−t}) without overflow.
-inline double sigmoid(double t) {
-  if (t >= 0.0) return 1.0 / (1.0 + std::exp(-t));
-  const double e = std::exp(t);
-  return e / (1.0 + e);
-}
 
 inline double sign_label(double y) { return y > 0.0 ? 1.0 : -1.0; }
 

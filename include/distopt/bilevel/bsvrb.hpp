@@ -188,6 +188,8 @@ class Bsvrb : public Algorithm {
   IndexedVector cs_new_, cs_old_;
   BlockSampler sampler_;
   Vector x_, x_prev_, z_;
+  Vector combined_;  // this iteration's sum of the sampled blocks' contributions (kept: no
+                     // allocation per iteration)
   std::vector<BlockState> blocks_;   // local blocks, placement order
   std::vector<Matrix> h_next_;       // v1: this iteration's H_i' of the sampled local blocks
   std::vector<char> sampled_local_;  // this iteration: is local block l sampled
