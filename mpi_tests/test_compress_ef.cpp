@@ -11,6 +11,7 @@
 
 #include "distopt/comm/communicator.hpp"
 #include "distopt/compress/compressed_uplink.hpp"
+#include "distopt/compress/econtrol_state.hpp"
 #include "distopt/compress/ef21_state.hpp"
 #include "distopt/compress/step_size.hpp"
 #include "distopt/compress/top_k.hpp"
@@ -237,6 +238,68 @@ TEST(ErrorFeedback, PartialParticipationEstimatesTheSubmittersSum) {
   }
 }
 
+TEST(ErrorFeedback, EControlFirstRoundsMatchAHandComputation) {
+  // Two agents (weights 1/2), d = 3, Top-1, η = 1/2, three rounds of given targets t_a^r; every
+  // expected value below was worked out by hand from Δ = C(η e + t − h), e ← e + t − h − Δ,
+  // h ← h + Δ (all numbers dyadic, so the comparison is exact). Checks both initialisations:
+  // `gradient` (h⁰ = t⁰ sent dense, the default) and `zero` (h⁰ = 0).
+  auto comm = Communicator::world();
+  const Index n = 2, d = 3;
+  const Placement pl(n, comm.size(), comm.rank());
+  const double t[2][3][3] = {{{3, -1, 2}, {1, 4, 0}, {0, 1, 1}},   // agent 0, rounds 1..3
+                             {{0, 2, -1}, {1, 1, 3}, {2, 0, 0}}};  // agent 1
+  auto run = [&](bool init_gradient) {
+    CompressedUplinkOptions o;
+    o.compressor = "topk:1";
+    o.feedback = "econtrol";
+    o.econtrol_eta = 0.5;
+    o.econtrol_init_gradient = init_gradient;
+    CompressedUplink up(comm, Reduction::kOrdered, pl, d, o);
+    std::vector<Vector> est;
+    for (int r = 0; r < 3; ++r) {
+      up.begin(d);
+      for (Index a = 0; a < n; ++a) {
+        if (pl.is_local(a)) up.submit(a, Eigen::Map<const Vector>(t[a][r], d), 0.5);
+      }
+      Vector e;
+      up.finish(e);
+      est.push_back(e);
+    }
+    return est;
+  };
+  const auto g = run(true);
+  // Round 1: h_0 = (3,-1,2), h_1 = (0,2,-1) dense. Round 2: Δ_0 = top1(-2,5,-2) = (0,5,0),
+  // Δ_1 = top1(1,-1,4) = (0,0,4), e_0 = (-2,0,-2), e_1 = (1,-1,0). Round 3: Δ_0 = top1(-4,-3,-2),
+  // Δ_1 = top1(2.5,-2.5,-3): h_0 = (-1,4,2), h_1 = (0,2,0).
+  EXPECT_EQ(g[0], Vector::Map(std::vector<double>{1.5, 0.5, 0.5}.data(), 3));
+  EXPECT_EQ(g[1], Vector::Map(std::vector<double>{1.5, 3, 2.5}.data(), 3));
+  EXPECT_EQ(g[2], Vector::Map(std::vector<double>{-0.5, 3, 1}.data(), 3));
+  const auto z = run(false);
+  // Round 1: Δ_0 = top1(3,-1,2) = (3,0,0), Δ_1 = top1(0,2,-1) = (0,2,0), e_0 = (0,-1,2),
+  // e_1 = (0,0,-1). Round 2: Δ_0 = top1(-2,3.5,1) = (0,3.5,0), Δ_1 = top1(1,-1,2.5) = (0,0,2.5).
+  EXPECT_EQ(z[0], Vector::Map(std::vector<double>{1.5, 1, 0}.data(), 3));
+  EXPECT_EQ(z[1], Vector::Map(std::vector<double>{1.5, 2.75, 1.25}.data(), 3));
+  // The states themselves, from an EControlState driven by the same rule.
+  EControlState s(d, 0.5, true);
+  Vector u;
+  for (int r = 0; r < 2; ++r) {
+    const Vector tv = Eigen::Map<const Vector>(t[0][r], d);
+    const bool dense = s.prepare(tv, u);
+    EXPECT_EQ(dense, r == 0);
+    Vector c = Vector::Zero(d);
+    if (dense) {
+      c = u;
+    } else {
+      Index j = 0;
+      u.cwiseAbs().maxCoeff(&j);
+      c[j] = u[j];
+    }
+    s.commit(tv, u, c);
+  }
+  EXPECT_EQ(s.error(), Vector::Map(std::vector<double>{-2, 0, -2}.data(), 3));
+  EXPECT_EQ(*s.server_memory(), Vector::Map(std::vector<double>{3, 4, 2}.data(), 3));
+}
+
 TEST(ErrorFeedback, OptionsAreValidatedBeforeTraining) {
   auto comm = Communicator::world();
   auto expect_key = [&](std::map<std::string, std::string> kv, const std::string& key) {
@@ -258,4 +321,5 @@ TEST(ErrorFeedback, OptionsAreValidatedBeforeTraining) {
   expect_key({{"wire-precision", "half"}}, "wire-precision");
   expect_key({{"feedback", "ef14"}, {"lr", "theory"}}, "lr");
   expect_key({{"feedback", "econtrol"}, {"econtrol-eta", "-1"}}, "econtrol-eta");
+  EXPECT_THROW(uplink_options_from(make_config({{"econtrol-init", "ones"}})), ConfigError);
 }

@@ -38,6 +38,7 @@ std::unique_ptr<AgentFeedback> CompressedUplink::make_state() const {
   o.feedback = opt_.feedback;
   o.precision = opt_.precision;
   o.econtrol_eta = opt_.econtrol_eta;
+  o.econtrol_init_gradient = opt_.econtrol_init_gradient;
   return feedback_->make_state(dim_, o);
 }
 

@@ -30,7 +30,7 @@ Registry<FeedbackMechanism>& feedback_registry() {
            "",
            "EControl (Gao et al. 2024): feedback of strength --econtrol-eta",
            {true, false, TheoryStep::kNone, [](Index dim, const UplinkOptions& o) {
-              return std::make_unique<EControlState>(dim, o.econtrol_eta);
+              return std::make_unique<EControlState>(dim, o.econtrol_eta, o.econtrol_init_gradient);
             }}});
     return f;
   }();
@@ -68,10 +68,12 @@ void Ef21State::load(const StateArchive& in, Index agent, const std::string& pre
 void EControlState::save(StateArchive& out, Index agent, const std::string& prefix) const {
   out.put(StateArchive::agent_key(agent, prefix + "/e"), e_);
   out.put(StateArchive::agent_key(agent, prefix + "/h"), h_);
+  out.put_count(StateArchive::agent_key(agent, prefix + "/started"), started_ ? 1 : 0);
 }
 void EControlState::load(const StateArchive& in, Index agent, const std::string& prefix) {
   load_into(in, StateArchive::agent_key(agent, prefix + "/e"), e_);
   load_into(in, StateArchive::agent_key(agent, prefix + "/h"), h_);
+  started_ = in.get_count(StateArchive::agent_key(agent, prefix + "/started")) != 0;
 }
 
 }  // namespace distopt

@@ -64,6 +64,7 @@ std::unique_ptr<Uplink> make_uplink(RunContext& ctx, const UplinkOptions& option
   o.feedback = options.feedback;
   o.precision = precision;
   o.econtrol_eta = eta;
+  o.econtrol_init_gradient = options.econtrol_init_gradient;
   o.seed = seed;
   if (feedback.smoothness_weights) {
     const auto L = gather_agent_smoothness(ctx);

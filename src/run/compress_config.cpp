@@ -18,6 +18,9 @@ void add_uplink_options(po::options_description& d) {
   add_option(d, "feedback", "none", ("error feedback: " + feedback_registry().choices()).c_str());
   add_option(d, "wire-precision", "float64", "precision of values on the wire: float64 | float32");
   add_option(d, "econtrol-eta", "0.1", "EControl feedback strength eta (>= 0)");
+  add_option(d, "econtrol-init", "gradient",
+             "EControl's h_i^0: gradient (grad f_i(x^0), sent once uncompressed, as the "
+             "authors' code) | zero");
   add_option(d, "lr-factor", "1", "multiplier of the theoretical step size (--lr theory)");
 }
 
@@ -27,6 +30,7 @@ UplinkOptions uplink_options_from(const Config& c) {
   o.feedback = c.get("feedback");
   o.precision = wire_precision_from_string("wire-precision", c.get("wire-precision"));
   o.econtrol_eta = c.get_nonnegative("econtrol-eta");
+  o.econtrol_init_gradient = c.get_choice("econtrol-init", {"gradient", "zero"}) == "gradient";
   o.validate();
   return o;
 }

@@ -42,6 +42,7 @@ struct CompressedUplinkOptions {
   std::string feedback = "none";                      ///< --feedback name (feedback_registry())
   WirePrecision precision = WirePrecision::kFloat64;  ///< --wire-precision
   double econtrol_eta = 0.1;  ///< --econtrol-eta η >= 0 (ConfigError("econtrol-eta"))
+  bool econtrol_init_gradient = true;  ///< --econtrol-init gradient (true) | zero
   std::uint64_t seed = 1;     ///< run seed, already mixed with the stream name
   /// EF21-W weights ω_a of every agent (Σ = 1); required for kEf21W.
   std::vector<double> ef21w_weights;

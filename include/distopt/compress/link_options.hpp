@@ -22,6 +22,10 @@ struct UplinkOptions {
   WirePrecision precision = WirePrecision::kFloat64;
   /// --econtrol-eta: EControl's feedback strength η >= 0; default 0.1.
   double econtrol_eta = 0.1;
+  /// --econtrol-init: EControl's h_i⁰. true (`gradient`, the default): h_i⁰ = ∇f_i(x⁰), sent
+  /// once uncompressed, as the EControl authors' code starts; false (`zero`): h_i⁰ = 0 and the
+  /// first message is compressed like every other (compress/econtrol_state.hpp).
+  bool econtrol_init_gradient = true;
   /// Checks what can be checked without the model: the feedback name exists
   /// (ConfigError("feedback")) and η >= 0 (ConfigError("econtrol-eta")); the compressor spec and
   /// its parameters (k <= d, ...) are checked when the uplink is built (make_uplink).
