@@ -114,10 +114,13 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
   }
   out.train = read_in_order(*src, Split::kTrain, mine);
 
-  // This rank's contiguous slice of the test rows.
+  // This rank's contiguous slice of the test rows: a 1/P share of the kTestBlockRows blocks.
   const Index T = out.total_test, P = placement.ranks(), r = placement.rank();
-  const Index lo = r * (T / P) + std::min<Index>(r, T % P);
-  const Index hi = lo + T / P + (r < T % P ? 1 : 0);
+  const Index K = (T + kTestBlockRows - 1) / kTestBlockRows;
+  const Index block_lo = r * (K / P) + std::min<Index>(r, K % P);
+  const Index block_hi = block_lo + K / P + (r < K % P ? 1 : 0);
+  const Index lo = std::min(T, block_lo * kTestBlockRows);
+  const Index hi = std::min(T, block_hi * kTestBlockRows);
   out.test_first = lo;
   std::vector<Index> test_mine(test_rows.begin() + lo, test_rows.begin() + hi);
   out.test = read_in_order(*src, test_split, test_mine);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "distopt/comm/agent_sum.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
@@ -50,7 +51,8 @@ void FederatedRound::initialize(const Vector& x0) {
   server_opt_.initialize(d);
   grad_evals_.assign(static_cast<std::size_t>(ctx_.placement.local_count()), 0);
   active_.clear();
-  drift_sum_ = active_local_ = bytes_up_round_ = bytes_down_round_ = 0;
+  drift_.clear();
+  bytes_up_round_ = bytes_down_round_ = 0;
   lr_now_ = local_lr(1);
   if (downlink_) downlink_->initialize(x0);
   initialize_method(d);
@@ -78,8 +80,7 @@ void FederatedRound::step(std::int64_t round) {
 
   auto& traffic = ctx_.comm.traffic();
   const auto before = traffic.local_total();
-  drift_sum_ = 0;
-  active_local_ = 0;
+  drift_.clear();
 
   uplink_->begin(d);
   begin_round(round);
@@ -104,8 +105,7 @@ void FederatedRound::step(std::int64_t round) {
           return direction(a, y, batch, dir);
         },
         evals);
-    drift_sum_ += (y_ - start).squaredNorm();
-    active_local_ += 1;
+    drift_.emplace_back(a, (y_ - start).squaredNorm());
     LocalRun run{a, steps, lr, &start, &y_};
     finish_client(run, up_);
     const double w = mass > 0 ? ctx_.agent_weights[static_cast<std::size_t>(a)] / mass : 0.0;
@@ -133,12 +133,19 @@ std::uint64_t FederatedRound::local_grad_evals() const {
 }
 
 void FederatedRound::extra_metrics(MetricRow& row) {
-  double v[4] = {drift_sum_, active_local_, bytes_up_round_, bytes_down_round_};
-  ctx_.comm.allreduce_sum(std::span<double>(v, 4));
-  row.set("client_drift", v[1] > 0 ? v[0] / v[1] : 0.0);
-  row.set("active_clients", v[1]);
-  row.set("bytes_up_round", v[2]);
-  row.set("bytes_down_round", v[3]);
+  // The drift sum follows --reduction (client order with ordered, so the metric has the same bits
+  // at any rank count); the counts are integers, exact under any order.
+  AgentSum drift(ctx_.comm, ctx_.reduction);
+  drift.reset(1);
+  for (const auto& [a, v] : drift_) drift.add(a, Vector::Constant(1, v));
+  Vector drift_sum;
+  drift.finish(drift_sum);
+  double v[3] = {static_cast<double>(drift_.size()), bytes_up_round_, bytes_down_round_};
+  ctx_.comm.allreduce_sum(std::span<double>(v, 3));
+  row.set("client_drift", v[0] > 0 ? drift_sum[0] / v[0] : 0.0);
+  row.set("active_clients", v[0]);
+  row.set("bytes_up_round", v[1]);
+  row.set("bytes_down_round", v[2]);
   row.set("lr_local", lr_now_);
 }
 

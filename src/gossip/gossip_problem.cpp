@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "distopt/comm/agent_sum.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/model/objective.hpp"
@@ -27,7 +28,12 @@ GossipProblem::GossipProblem(RunContext& ctx, const GossipOptions& options)
     throw Error("GossipProblem: agent_weights has " + std::to_string(ctx.agent_weights.size()) +
                 " entries for " + std::to_string(n) + " nodes");
   }
-  double Lmax = 0, Lsum = 0, musum = 0, mumin = std::numeric_limits<double>::infinity();
+  double Lmax = 0, mumin = std::numeric_limits<double>::infinity();
+  // Σ_a L_a and Σ_a μ_a follow --reduction (agent order with ordered), so x* (solved with these
+  // constants) and every metric against it have the same bits at any rank count.
+  AgentSum sums(ctx.comm, ctx.reduction);
+  sums.reset(2);
+  Vector la_ma(2);
   for (Index a = local_first(); a < local_first() + local_count(); ++a) {
     const DataBlock shard = ctx.data.shard(a);
     std::vector<Index> rows(static_cast<std::size_t>(shard.rows()));
@@ -39,15 +45,15 @@ GossipProblem::GossipProblem(RunContext& ctx, const GossipOptions& options)
     const double ma = s * ctx.objective.strong_convexity(rows_.back().all());
     Lmax = std::max(Lmax, La);
     mumin = std::min(mumin, ma);
-    Lsum += La;
-    musum += ma;
+    la_ma << La, ma;
+    sums.add(a, la_ma);
   }
   L_ = ctx.comm.allreduce_max(Lmax);
   mu_ = ctx.comm.allreduce_min(mumin);
-  double sums[2] = {Lsum, musum};
-  ctx.comm.allreduce_sum(std::span<double>(sums, 2));
-  L_mean_ = sums[0] / static_cast<double>(n);
-  mu_mean_ = sums[1] / static_cast<double>(n);
+  Vector total;
+  sums.finish(total);
+  L_mean_ = total[0] / static_cast<double>(n);
+  mu_mean_ = total[1] / static_cast<double>(n);
   if (!std::isfinite(L_)) {
     throw ConfigError("problem", "gossip methods need a model with a known smoothness constant (convex models)");
   }

@@ -1,5 +1,8 @@
 #include "distopt/method/evaluator.hpp"
 
+#include <algorithm>
+
+#include "distopt/comm/agent_sum.hpp"
 #include "distopt/data/local_data.hpp"
 #include "distopt/method/algorithm.hpp"
 #include "distopt/model/objective.hpp"
@@ -26,11 +29,16 @@ void Evaluator::full_gradient(const Vector& x, Vector& g) {
 Evaluation Evaluator::evaluate(const Vector& x) {
   const Index d = x.size();
   const auto& obj = ctx_.objective;
-  // One buffer, one allreduce: [Σ_a p_a/n_a Σ_r ∇ℓ (d), Σ_a p_a/n_a Σ_r ℓ, correct, rows,
-  //                            test loss sum, test correct].
-  buf_.setZero(d + 5);
+  // Per agent a: [p_a/n_a Σ_r ∇ℓ (d), p_a/n_a Σ_r ℓ, correct, rows]; per test block b (whole
+  // blocks of kTestBlockRows on one rank): [Σ_r ℓ, correct]. With --reduction allreduce each
+  // rank adds its parts in order and one allreduce sums them; with ordered, AgentSum sums agents
+  // and blocks in global order, so every metric has the same bits at any rank count (counts are
+  // integers, exact either way).
+  const bool ordered = ctx_.reduction == Reduction::kOrdered;
+  AgentSum agents(ctx_.comm, ctx_.reduction);
+  agents.reset(d + 3);
+  buf_.setZero(d + 3);
   Vector ga(d);
-  double correct = 0, rows = 0;
   for (Index a = ctx_.placement.local_first(); a < ctx_.placement.end(ctx_.comm.rank()); ++a) {
     const DataBlock shard = ctx_.data.shard(a);
     if (shard.rows() == 0) continue;
@@ -38,34 +46,47 @@ Evaluation Evaluator::evaluate(const Vector& x) {
     const double l = obj.sum_loss(x, shard, &ga);
     const double w =
         ctx_.agent_weights[static_cast<std::size_t>(a)] / static_cast<double>(shard.rows());
-    buf_.head(d).noalias() += w * ga;
-    buf_[d] += w * l;
+    buf_.head(d).noalias() = w * ga;
+    buf_[d] = w * l;
     const Index c = obj.sum_correct(x, shard);
-    if (c >= 0) correct += static_cast<double>(c);
-    rows += static_cast<double>(shard.rows());
+    buf_[d + 1] = c >= 0 ? static_cast<double>(c) : 0.0;
+    buf_[d + 2] = static_cast<double>(shard.rows());
+    agents.add(a, buf_);
   }
-  buf_[d + 1] = correct;
-  buf_[d + 2] = rows;
+  Vector train;
+  agents.finish(train);
+
   const Dataset& test = ctx_.data.test;
-  if (test.rows() > 0) {
-    buf_[d + 3] = obj.sum_loss(x, test.all(), nullptr);
-    const Index c = obj.sum_correct(x, test.all());
-    buf_[d + 4] = c >= 0 ? static_cast<double>(c) : 0.0;
+  Vector test_sums = Vector::Zero(2);
+  if (ctx_.data.total_test > 0) {
+    AgentSum blocks(ctx_.comm, ctx_.reduction);
+    blocks.reset(2);
+    Vector part(2);
+    // Ordered: one record per block; allreduce: the whole slice at once (fewer, larger calls).
+    const Index step = ordered ? kTestBlockRows : std::max<Index>(test.rows(), 1);
+    for (Index lo = 0; lo < test.rows(); lo += step) {
+      const Index n = std::min(step, test.rows() - lo);
+      const DataBlock b = test.block(lo, n);
+      part[0] = obj.sum_loss(x, b, nullptr);
+      const Index c = obj.sum_correct(x, b);
+      part[1] = c >= 0 ? static_cast<double>(c) : 0.0;
+      blocks.add((ctx_.data.test_first + lo) / kTestBlockRows, part);
+    }
+    blocks.finish(test_sums);
   }
-  ctx_.comm.allreduce_sum(buf_);
 
   Evaluation e;
-  g_ = buf_.head(d);
-  e.loss = buf_[d] + obj.regularizer(x, &g_);
+  g_ = train.head(d);
+  e.loss = train[d] + obj.regularizer(x, &g_);
   e.grad_norm_sq = g_.squaredNorm();
   const bool classify = ctx_.data.task != Task::kRegression;
-  if (classify && buf_[d + 2] > 0) e.train_accuracy = buf_[d + 1] / buf_[d + 2];
+  if (classify && train[d + 2] > 0) e.train_accuracy = train[d + 1] / train[d + 2];
   const auto test_total = static_cast<double>(ctx_.data.total_test);
   if (test_total > 0) {
     e.has_test = true;
     // Test loss is the plain mean over test rows plus the regulariser (same f as training).
-    e.test_loss = buf_[d + 3] / test_total + obj.regularizer(x, nullptr);
-    if (classify) e.test_accuracy = buf_[d + 4] / test_total;
+    e.test_loss = test_sums[0] / test_total + obj.regularizer(x, nullptr);
+    if (classify) e.test_accuracy = test_sums[1] / test_total;
   }
   return e;
 }

@@ -9,12 +9,18 @@
 
 namespace distopt {
 
+/// Test rows are handed out to ranks in whole blocks of this many global rows (the last block may
+/// be shorter), so that an evaluation with --reduction ordered can sum the test loss block by
+/// block in global order and get the same bits at any rank count (method/evaluator.cpp).
+inline constexpr Index kTestBlockRows = 256;
+
 /// This rank's share of the data of a run (see the file comment); filled by load_data.
 class LocalData {
  public:
   /// This rank's agents' training rows, agent by agent.
   Dataset train;
-  /// This rank's slice of the test set: global test rows [test_first, test_first + test.rows()).
+  /// This rank's slice of the test set: global test rows [test_first, test_first + test.rows()),
+  /// whole blocks of kTestBlockRows (a contiguous 1/P share of the blocks).
   Dataset test;
   Index test_first = 0;  ///< global index of this rank's first test row
 

@@ -30,6 +30,7 @@
 // continue bit for bit.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "distopt/compress/downlink.hpp"
@@ -122,9 +123,8 @@ class FederatedRound : public Algorithm {
   std::vector<Index> active_;
   Vector y_, up_, aggregate_, delta_;
   double lr_now_ = 0;
-  // Last round's local sums, reduced in extra_metrics.
-  double drift_sum_ = 0;
-  double active_local_ = 0;
+  // Last round's local values, reduced in extra_metrics: ‖y_i − x^t‖² per active local client.
+  std::vector<std::pair<Index, double>> drift_;
   double bytes_up_round_ = 0, bytes_down_round_ = 0;
 };
 
