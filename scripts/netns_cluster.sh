@@ -54,6 +54,8 @@ check_prefix() {
 state_dir() { echo "${NETNS_CLUSTER_DIR:-${TMPDIR:-/tmp}/netns-cluster.$1}"; }
 # The hosts of PREFIX that exist, one netns name a line.
 hosts_of() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$1h[0-9]+\$" || true; }
+# Its root-side veths and bridge that exist (exact names: prefix "ab" must not match "abv1"'s).
+links_of() { ls /sys/class/net 2>/dev/null | grep -E "^$1(v[0-9]+|br)\$" || true; }
 
 # shape DEV [NS]: RATE on DEV's egress (in netns NS if given).
 shape() {
@@ -73,7 +75,7 @@ cmd_up() {
   d=$(state_dir "$p")
   [ -z "$(hosts_of "$p")" ] || die "hosts of '$p' exist already (netns_cluster.sh down $p)"
   [ ! -e "$d" ] || die "state dir $d exists already"
-  [ ! -e "/sys/class/net/${p}br" ] || die "bridge ${p}br exists already"
+  [ -z "$(links_of "$p")" ] || die "links of '$p' exist already: $(links_of "$p" | tr '\n' ' ')"
   [ -z "${DELAY:-}" ] || die "DELAY is not supported (needs sch_netem; see the comment at the top)"
   mkdir -p "$d/tmp"
   echo "$p" > "$d/.netns-cluster"
@@ -195,9 +197,9 @@ cmd_down() {
   # (ignoring the ones that vanish meanwhile), then wait up to 3 s until they are all gone.
   local l
   for ((t = 0; t < 30; t++)); do
-    l=$(ls -d /sys/class/net/"${p}"v[0-9]* /sys/class/net/"${p}br" 2>/dev/null)
+    l=$(links_of "$p")
     [ -z "$l" ] && break
-    for l in $l; do ip link del "$(basename "$l")" 2>/dev/null; done
+    for l in $l; do ip link del "$l" 2>/dev/null; done
     sleep 0.1
   done
   local d
@@ -212,11 +214,9 @@ cmd_leftovers() {
   local p=$1 found=0 x d
   check_prefix "$p"
   for x in $(hosts_of "$p"); do echo "left: netns $x"; found=1; done
-  for x in /sys/class/net/"${p}"v[0-9]* /sys/class/net/"${p}br"; do
-    [ -e "$x" ] && { echo "left: link $(basename "$x")"; found=1; }
-  done
-  for x in /tmp/ompi."${p}"h[0-9]*; do
-    [ -e "$x" ] && { echo "left: $x"; found=1; }
+  for x in $(links_of "$p"); do echo "left: link $x"; found=1; done
+  for x in $(ls /tmp 2>/dev/null | grep -E "^ompi\.${p}h[0-9]+\." || true); do
+    echo "left: /tmp/$x"; found=1
   done
   d=$(state_dir "$p")
   [ -e "$d" ] && { echo "left: state dir $d"; found=1; }
