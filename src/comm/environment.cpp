@@ -4,18 +4,41 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "distopt/comm/mpi_check.hpp"
 
 namespace distopt {
 
+namespace {
+// An exception that leaves main() uncaught goes to std::terminate without unwinding the stack
+// (so ~Environment never runs): this handler names it and ends the whole job instead of leaving
+// the other ranks blocked in a collective.
+[[noreturn]] void terminate_with_mpi_abort() {
+  std::string what = "std::terminate called";
+  if (const auto e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = std::string("uncaught exception: ") + x.what();
+    } catch (...) {
+      what = "uncaught exception of a non-standard type";
+    }
+  }
+  Environment::abort(1, what.c_str());
+}
+}  // namespace
+
 Environment::Environment(int& argc, char**& argv) : uncaught_at_start_(std::uncaught_exceptions()) {
   int provided = 0;
   detail::check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  std::set_terminate(terminate_with_mpi_abort);
 }
 
 Environment::~Environment() {
+  // Unwinding through the environment (an exception caught above the scope that holds it):
+  // finalizing would hang on the ranks still waiting for this one, so abort the job.
   if (std::uncaught_exceptions() > uncaught_at_start_) {
     abort(1, "exception escaped the MPI environment");
   }
