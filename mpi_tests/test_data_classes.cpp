@@ -15,6 +15,7 @@
 #include "distopt/data/idx.hpp"
 #include "distopt/data/load.hpp"
 #include "distopt/data/source.hpp"
+#include "distopt/model/objective.hpp"
 
 using namespace distopt;
 
@@ -198,4 +199,24 @@ TEST(FmnistClasses, BadListsNameClasses) {
       {"fmnist:labels=0,1", "data | --data: fmnist: unknown key 'labels' (known: classes)"},
   };
   for (const auto& [spec, want] : cases) EXPECT_EQ(err(spec), want) << spec;
+}
+
+TEST(FmnistClasses, AutoProblemIsLogisticForAPairSoftmaxForMore) {
+  // --problem auto decides by the task: a pair is binary (logistic takes it), three classes are
+  // not.
+  const auto pair = open_source("fmnist:classes=0,6");
+  EXPECT_EQ(make_objective("auto", pair->n_features(), pair->n_classes(), pair->task(), {})->name(),
+            "logistic");
+  EXPECT_EQ(
+      make_objective("logistic", pair->n_features(), pair->n_classes(), pair->task(), {})->dim(),
+      784);
+  const auto three = open_source("fmnist:classes=1,2,3");
+  EXPECT_EQ(
+      make_objective("auto", three->n_features(), three->n_classes(), three->task(), {})->name(),
+      "softmax");
+  EXPECT_EQ(config_error_of([&] {
+              make_objective("logistic", three->n_features(), three->n_classes(), three->task(),
+                             {});
+            }).substr(0, 9),
+            "problem |");
 }
