@@ -56,6 +56,7 @@ expect "negative rounds"     "--rounds"               -- "${BASE[@]}" --rounds -
 expect "unknown algorithm"   "--algorithm"            -- "${BASE[@]}" --algorithm nosuch
 expect "bad problem"         "--problem"              -- "${BASE[@]}" --problem mlp:abc
 expect "bad partition"       "--partition"            -- "${BASE[@]}" --partition dirichlet:-1
+expect "bad fmnist classes"  "classes=0,10: class 10 is outside 0..9" -- train --agents 4 --rounds 2 --log-format none --data fmnist:classes=0,10
 expect "fewer agents than ranks" "--agents"           -- "${BASE[@]}" --agents 1
 expect "unknown command"     "unknown command"        -- nosuchcommand
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "distopt/core/error.hpp"
+#include "distopt/data/class_filter.hpp"
 #include "distopt/data/dataset_file.hpp"
 #include "distopt/data/idx.hpp"
 #include "distopt/data/libsvm.hpp"
@@ -20,42 +22,64 @@ Dataset DataSource::read_all(Split s) const {
 
 namespace {
 
+/// Fashion-MNIST (or MNIST) IDX files, all ten classes or the rows of a ClassFilter.
 class MnistSource : public DataSource {
  public:
-  explicit MnistSource(std::string dir) : dir_(std::move(dir)), m_(read_mnist_like(dir_)) {}
-  std::string describe() const override { return "fmnist:" + dir_; }
-  Task task() const override { return Task::kMulticlass; }
+  MnistSource(std::string dir, std::optional<ClassFilter> filter)
+      : dir_(std::move(dir)), m_(read_mnist_like(dir_)), filter_(std::move(filter)) {
+    if (filter_) {
+      rows_[0] = filter_->kept_rows(m_.train_labels.data);
+      rows_[1] = filter_->kept_rows(m_.test_labels.data);
+    }
+  }
+  std::string describe() const override {
+    return "fmnist:" + dir_ + (filter_ ? ":classes=" + filter_->text() : "");
+  }
+  Task task() const override { return filter_ ? filter_->task() : Task::kMulticlass; }
   Index n_features() const override { return m_.train_images.row_size(); }
-  Index n_classes() const override { return 10; }
-  Index rows(Split s) const override { return labels_of(s).dims[0]; }
+  Index n_classes() const override { return filter_ ? filter_->size() : 10; }
+  Index rows(Split s) const override {
+    return filter_ ? static_cast<Index>(kept(s).size()) : labels_of(s).dims[0];
+  }
   Vector labels(Split s) const override {
-    const auto& l = labels_of(s);
-    Vector y(l.dims[0]);
-    for (Index i = 0; i < y.size(); ++i) y[i] = l.data[static_cast<std::size_t>(i)];
+    Vector y(rows(s));
+    for (Index i = 0; i < y.size(); ++i) y[i] = label(s, file_row(s, i));
     return y;
   }
   Dataset read(Split s, std::span<const Index> rows) const override {
     const auto& img = s == Split::kTrain ? m_.train_images : m_.test_images;
-    const auto& lab = labels_of(s);
-    const Index d = img.row_size(), k = static_cast<Index>(rows.size());
+    const Index d = img.row_size(), k = static_cast<Index>(rows.size()), n = this->rows(s);
     RowMatrix X(k, d);
     Vector y(k);
     for (Index i = 0; i < k; ++i) {
-      const Index r = rows[static_cast<std::size_t>(i)];
-      if (r < 0 || r >= lab.dims[0]) throw std::out_of_range("fmnist: row out of range");
+      const Index q = rows[static_cast<std::size_t>(i)];
+      if (q < 0 || q >= n) throw std::out_of_range("fmnist: row out of range");
+      const Index r = file_row(s, q);
       const auto* p = img.data.data() + r * d;
       for (Index j = 0; j < d; ++j) X(i, j) = p[j] / 255.0;
-      y[i] = lab.data[static_cast<std::size_t>(r)];
+      y[i] = label(s, r);
     }
-    return Dataset(std::move(X), std::move(y), Task::kMulticlass, 10);
+    return Dataset(std::move(X), std::move(y), task(), n_classes());
   }
 
  private:
   const IdxArray& labels_of(Split s) const {
     return s == Split::kTrain ? m_.train_labels : m_.test_labels;
   }
+  const std::vector<Index>& kept(Split s) const { return rows_[s == Split::kTrain ? 0 : 1]; }
+  /// The file row of row q of the (filtered) split.
+  Index file_row(Split s, Index q) const {
+    return filter_ ? kept(s)[static_cast<std::size_t>(q)] : q;
+  }
+  /// The label of file row r (relabelled by the filter).
+  double label(Split s, Index r) const {
+    const int raw = labels_of(s).data[static_cast<std::size_t>(r)];
+    return filter_ ? filter_->label(raw) : raw;
+  }
   std::string dir_;
   MnistLike m_;
+  std::optional<ClassFilter> filter_;
+  std::vector<Index> rows_[2];  // kept file rows of train and test (with a filter)
 };
 
 /// A dataset held in memory (LIBSVM files).
@@ -140,8 +164,26 @@ std::unique_ptr<DataSource> open_libsvm(const std::string& rest) {
   return std::make_unique<MemorySource>("libsvm:" + rest, std::move(d.train), std::move(d.test));
 }
 
+/// fmnist[:DIR][:classes=A,B,...]: the keys are the part after the last ':' when it holds an
+/// '=' (a bare "fmnist:classes=0,6" has no DIR). classes= is parsed by hand because its value
+/// is itself a comma list, which SpecArgs' "k=v,k=v" grammar cannot hold.
 std::unique_ptr<DataSource> open_fmnist(const SourceArgs& a) {
-  return std::make_unique<MnistSource>(a.arg.empty() ? kFashionMnistDir : a.arg);
+  std::string dir = a.arg, keys;
+  const auto colon = dir.rfind(':');
+  const std::string tail = colon == std::string::npos ? dir : dir.substr(colon + 1);
+  if (tail.find('=') != std::string::npos) {
+    keys = tail;
+    dir = colon == std::string::npos ? "" : dir.substr(0, colon);
+  }
+  std::optional<ClassFilter> filter;
+  if (!keys.empty()) {
+    const std::string key = keys.substr(0, keys.find('='));
+    if (key != "classes") {
+      throw ConfigError("data", "fmnist: unknown key '" + key + "' (known: classes)");
+    }
+    filter.emplace("data", "fmnist", keys.substr(key.size() + 1), 10);
+  }
+  return std::make_unique<MnistSource>(dir.empty() ? kFashionMnistDir : dir, std::move(filter));
 }
 
 std::unique_ptr<DataSource> open_synthetic(const SourceArgs& a) {
@@ -161,8 +203,10 @@ std::unique_ptr<DataSource> open_file(const SourceArgs& a) {
 SourceRegistry& source_registry() {
   static SourceRegistry r = [] {
     SourceRegistry reg("data source", "data");
-    reg.add({"fmnist", "fmnist[:DIR]",
-             std::string("Fashion-MNIST IDX files (default ") + kFashionMnistDir + ")",
+    reg.add({"fmnist", "fmnist[:DIR][:classes=A,B,...]",
+             std::string("Fashion-MNIST IDX files (default ") + kFashionMnistDir +
+                 "); classes= keeps those classes, relabelled 0..C-1 in the order given "
+                 "(two classes: binary, first -1, second +1)",
              open_fmnist});
     reg.add({"libsvm", "libsvm:FILE[,test=FILE,task=...,features=N]", "LIBSVM text file",
              [](const SourceArgs& a) { return open_libsvm(a.arg); }});

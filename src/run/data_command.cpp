@@ -247,7 +247,7 @@ int data_command(Communicator& comm, int argc, char** argv) {
   po::options_description o("distopt data: build a dataset file");
   o.add_options()("help,h", "this help")(
       "from", po::value<std::vector<std::string>>()->multitoken(),
-      "fmnist[:DIR] | libsvm FILE | synthetic:KIND[:k=v,...] | FILE.h5")(
+      "fmnist[:DIR][:classes=A,B,...] | libsvm FILE | synthetic:KIND[:k=v,...] | FILE.h5")(
       "synthetic", po::value<std::string>(),
       "KIND[:k=v,...]: fedprox, least-squares or logistic (same as --from synthetic:KIND)")(
       "test", po::value<std::string>(), "LIBSVM test file")(

@@ -16,7 +16,9 @@ void add_common_options(po::options_description& d) {
   // Generated from the registries, so entries user code added are listed too.
   const std::string problem_help = "model: " + objective_registry().choices();
   const std::string data_help = "dataset: " + source_registry().choices() +
-                                "; synthetic kinds: " + synthetic_registry().choices();
+                                "; synthetic kinds: " + synthetic_registry().choices() +
+                                "; fmnist classes=A,B,... keeps those classes, relabelled 0..C-1 "
+                                "in the order given (two classes: binary, first -1, second +1)";
   const std::string partition_help = "split over agents: " + partition_registry().choices();
   add_option(d, "problem", ObjectiveOptions{}.problem.c_str(), problem_help.c_str());
   add_option(d, "data", "synthetic:fedprox", data_help.c_str());

@@ -1,7 +1,8 @@
 #pragma once
 // The `distopt data` and `distopt info` subcommands.
 //
-//   distopt data --from fmnist[:DIR] | --from libsvm FILE [--test FILE] [--task T]
+//   distopt data --from fmnist[:DIR][:classes=A,B,...]
+//                | --from libsvm FILE [--test FILE] [--task T]
 //                | --from synthetic:KIND[:k=v,...] | --synthetic KIND[:k=v,...]
 //                | --from FILE.h5 (re-partition or convert a dataset file)
 //                --output FILE.h5 [--partition SPEC --agents N] [--seed S]
