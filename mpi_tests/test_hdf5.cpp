@@ -210,3 +210,76 @@ TEST(Hdf5, OpenErrors) {
   expect_message([&] { h5::File::open(dir + "/text.h5"); }, {"text.h5", "not an HDF5 file"});
   expect_message([&] { h5::File::create(dir + "/no/such/dir/x.h5"); }, {"x.h5", "cannot create"});
 }
+
+namespace {
+/// Flips one bit of the first occurrence of `pattern` in the file; false if it is not there.
+bool flip_inside(const std::string& path, const std::string& pattern, std::size_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto at = bytes.find(pattern);
+  if (at == std::string::npos) return false;
+  f.seekp(static_cast<std::streamoff>(at + offset));
+  const char c = static_cast<char>(bytes[at + offset] ^ 0x10);
+  f.write(&c, 1);
+  return static_cast<bool>(f);
+}
+
+std::string as_bytes(const std::vector<double>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+}
+}  // namespace
+
+TEST(Hdf5, ChecksummedDataDetectsAFlippedByte) {
+  // Written values with a recognisable byte pattern; one bit flipped in the file afterwards (by
+  // searching the raw bytes, not through HDF5). With the default Layout (Fletcher32) every read
+  // of the dataset fails naming it; without a checksum the same flip reads back a changed value,
+  // which is what the checksum is for.
+  std::vector<double> v(300);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1000.0 + 0.125 * static_cast<double>(i);
+  const std::string pattern = as_bytes(std::vector<double>(v.begin() + 100, v.begin() + 104));
+  for (const bool checksum : {true, false}) {
+    const auto path = scratch_dir() + (checksum ? "/sum.h5" : "/nosum.h5");
+    fs::remove(path);
+    {
+      auto f = h5::File::create(path);
+      h5::Layout layout;
+      layout.checksum = checksum;
+      f.create_group("state").write("x", std::span<const double>(v), layout);
+      f.set_attr("kind", "a fixed-length string attribute");
+      f.commit();
+    }
+    EXPECT_EQ(h5::File::open(path).group("state").array("x").read_doubles(), v);
+    ASSERT_TRUE(flip_inside(path, pattern, 3)) << "the values are stored as written";
+    auto f = h5::File::open(path);
+    EXPECT_EQ(f.attr_string("kind"), "a fixed-length string attribute");
+    if (checksum) {
+      expect_message([&] { f.group("state").array("x").read_doubles(); },
+                     {"checksum mismatch", "/state/x", path});
+      std::vector<double> row(1);
+      expect_message([&] { f.group("state").array("x").read_rows(150, 1, row.data()); },
+                     {"checksum mismatch", "/state/x"});
+    } else {
+      const auto back = f.group("state").array("x").read_doubles();
+      EXPECT_NE(back, v);
+      EXPECT_EQ(back.size(), v.size());
+    }
+  }
+}
+
+TEST(Hdf5, StringAttributesAreFixedLength) {
+  const auto path = scratch_dir() + "/strings.h5";
+  fs::remove(path);
+  {
+    auto f = h5::File::create(path);
+    f.set_attr("empty", std::string());
+    f.set_attr("text", std::string("résumé, with UTF-8"));
+    f.commit();
+  }
+  auto f = h5::File::open(path);
+  EXPECT_EQ(f.attr_string("empty"), "");
+  EXPECT_EQ(f.attr_string("text"), "résumé, with UTF-8");
+  // The stored type is a fixed-length string: its raw bytes are in the file, not in a heap.
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(bytes.find("résumé, with UTF-8"), std::string::npos);
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -158,16 +159,21 @@ void Node::set_attr(const std::string& attr, const std::string& value) {
   if (has_attr(attr) && H5Adelete(id(), attr.c_str()) < 0) {
     throw FileError(file_, "cannot replace " + where(attr));
   }
+  // Fixed-length (NUL-padded, at least one byte): a variable-length string lives in a global
+  // heap that a corrupt file can point anywhere, and libhdf5 crashes following it.
   Handle type = hold(H5Tcopy(H5T_C_S1), H5Tclose);
   Handle space = hold(H5Screate(H5S_SCALAR), H5Sclose);
-  if (!type || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
+  const std::size_t size = std::max<std::size_t>(1, value.size());
+  if (!type || H5Tset_size(type.get(), size) < 0 ||
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||
       H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0 || !space) {
     throw FileError(file_, "cannot write " + where(attr));
   }
   Handle a = hold(H5Acreate2(id(), attr.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                   H5Aclose);
-  const char* p = value.c_str();
-  if (!a || H5Awrite(a.get(), type.get(), &p) < 0) {
+  std::string padded = value;
+  padded.resize(size, '\0');
+  if (!a || H5Awrite(a.get(), type.get(), padded.data()) < 0) {
     throw FileError(file_, "cannot write " + where(attr));
   }
 }
@@ -315,13 +321,36 @@ Index Array::size() const { return rows() * cols(); }
 
 namespace {
 
+/// True if the current HDF5 error stack (errors are silenced, not cleared) names a checksum
+/// failure: Fletcher32 reports "data error detected by fletcher32 checksum".
+bool checksum_failed() {
+  bool found = false;
+  auto cb = [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+    if (e->desc && (std::strstr(e->desc, "checksum") || std::strstr(e->desc, "fletcher32"))) {
+      *static_cast<bool*>(data) = true;
+    }
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, cb, &found);
+  return found;
+}
+
+/// The FileError of a failed H5Dread of `what` (a checksum mismatch named as such).
+FileError read_error(const Array& a, const std::string& what) {
+  if (checksum_failed()) {
+    return FileError(a.file(), "checksum mismatch in dataset " + a.name() +
+                                   ": the file is corrupt (stored data changed after writing)");
+  }
+  return FileError(a.file(), "cannot read " + what);
+}
+
 template <class T>
 std::vector<T> read_all(const Array& a) {
   std::vector<T> v(static_cast<std::size_t>(a.size()));
   if (!v.empty() &&
       H5Dread(a.id(), memory_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) {
-    throw FileError(a.file(), "cannot read dataset " + a.name() + " (as " +
-                                  (sizeof(T) == 4 ? "float32" : "64-bit numbers") + ")");
+    throw read_error(
+        a, "dataset " + a.name() + " (as " + (sizeof(T) == 4 ? "float32" : "64-bit numbers") + ")");
   }
   return v;
 }
@@ -357,15 +386,15 @@ void Array::read_block(Index first, Index count, T* out) const {
   }
   if (shape_.empty()) {  // scalar dataset
     if (H5Dread(id(), memory_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
-      throw FileError(file_, "cannot read dataset " + name_);
+      throw read_error(*this, "dataset " + name_);
     }
     return;
   }
   const auto [fspace, mspace] = row_selection(first, count);
   if (!fspace || !mspace ||
       H5Dread(id(), memory_type<T>(), mspace.get(), fspace.get(), H5P_DEFAULT, out) < 0) {
-    throw FileError(file_, "cannot read rows [" + std::to_string(first) + ", " +
-                               std::to_string(first + count) + ") of dataset " + name_);
+    throw read_error(*this, "rows [" + std::to_string(first) + ", " +
+                                std::to_string(first + count) + ") of dataset " + name_);
   }
 }
 
@@ -551,8 +580,10 @@ Array Group::create_array(const std::string& name, const std::vector<Index>& sha
   const Index rows = shape[0];
   const Index cols = shape.size() == 2 ? shape[1] : 1;
   // Chunk only what can be chunked (no zero dimensions); 2-D arrays always, so rows can be
-  // read without reading the rest; 1-D arrays when compressed.
-  const bool chunked = rows > 0 && cols > 0 && (shape.size() == 2 || layout.gzip > 0);
+  // read without reading the rest; 1-D arrays when compressed or checksummed (filters need
+  // chunks).
+  const bool chunked =
+      rows > 0 && cols > 0 && (shape.size() == 2 || layout.gzip > 0 || layout.checksum);
   if (chunked) {
     Index chunk = layout.chunk_rows;
     if (chunk <= 0) {
@@ -562,7 +593,8 @@ Array Group::create_array(const std::string& name, const std::vector<Index>& sha
     std::vector<hsize_t> cdims = dims;
     cdims[0] = static_cast<hsize_t>(std::min(chunk, rows));
     if (H5Pset_chunk(dcpl.get(), static_cast<int>(cdims.size()), cdims.data()) < 0 ||
-        (layout.gzip > 0 && H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.gzip)) < 0)) {
+        (layout.gzip > 0 && H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.gzip)) < 0) ||
+        (layout.checksum && H5Pset_fletcher32(dcpl.get()) < 0)) {
       throw FileError(file_, "cannot set the layout of dataset " + full);
     }
   }

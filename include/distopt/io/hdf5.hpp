@@ -35,6 +35,9 @@ const char* to_string(Type t);
 struct Layout {
   Index chunk_rows = 0;  ///< rows per chunk of a 2-D array (0: about 1 MiB per chunk)
   int gzip = 0;          ///< deflate level 0 (none) to 9; a compressed 1-D array is chunked too
+  /// HDF5's Fletcher32 checksum on every chunk, verified by libhdf5 on every read (a mismatch is
+  /// a FileError naming the dataset); a checksummed non-empty array is always chunked. Default on.
+  bool checksum = true;
 };
 
 /// Type and element count of an attribute (a string counts as one element).
