@@ -26,7 +26,9 @@ UplinkOptions uplink_options_from(const Config& c) {
   o.compressor = c.get("compressor");
   o.feedback = c.get("feedback");
   o.precision = wire_precision_from_string("wire-precision", c.get("wire-precision"));
-  o.econtrol_eta = c.get_nonnegative("econtrol-eta");
+  // Read only for the feedback that uses it, so that --econtrol-eta with another feedback is
+  // reported as ignored (the default is UplinkOptions's, the same as the option's).
+  if (o.feedback == "econtrol") o.econtrol_eta = c.get_nonnegative("econtrol-eta");
   o.validate();
   return o;
 }
