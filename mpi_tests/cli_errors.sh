@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Bad input through the real binary at 2 ranks: each case must end within 10 s with exit code 2 and
-# exactly one line "distopt: error: ..." that names the culprit. Usage: cli_errors.sh DISTOPT MPIEXEC
+# exactly one line "distopt: error: ..." that names the culprit; ignored options warn once.
+# Usage: cli_errors.sh DISTOPT MPIEXEC [SOURCE_DIR]
 set -u
 DISTOPT=$1
 MPIEXEC=${2:-mpirun}
+SRC=${3:-$(cd "$(dirname "$0")/.." && pwd)}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -133,6 +135,43 @@ for np in 1 2 4; do
   NP=$np check "np $np: --resume continues into the same --output" run2 "${BASE[@]}" --output "$out" --rounds 6 --checkpoint-every 2 --resume "$ckpt"
   NP=$np check "np $np: --overwrite replaces --output" run2 "${BASE[@]}" --output "$out" --overwrite
 done
+
+# Metric names the run does not produce (issue 10): rejected at the round-0 evaluation, before any
+# training round, with one line at every rank count, and no result file.
+for np in 1 2 4; do
+  NP=$np expect "unknown --target-metric" "'dist_to_opt' is not a metric" -- "${BASE[@]}" --rounds 1000 --target-metric 'dist_to_opt<1e-9' --output tm-np$np.h5
+  [ -e "tm-np$np.h5" ] && { fail=$((fail + 1)); echo "FAIL np $np: a rejected --target-metric wrote tm-np$np.h5"; }
+  NP=$np expect "unknown --show"          "--show: no metric 'nosuch'"   -- "${BASE[@]}" --rounds 1000 --show loss,nosuch --output show-np$np.h5
+  [ -e "show-np$np.h5" ] && { fail=$((fail + 1)); echo "FAIL np $np: a rejected --show wrote show-np$np.h5"; }
+done
+
+# Options the method ignores (issue 10): one warning line on rank 0, and the run goes on (exit 0);
+# a config whose keys are all used gets none.
+warns() {  # warns NAME EXPECTED_WARNING_OR_EMPTY -- ARGS...
+  local name=$1 want=$2
+  shift 3
+  run2 "$@" >out.txt 2>err.txt
+  local rc=$? lines=$(grep -c '^distopt: warning:' err.txt)
+  if [ "$rc" -eq 0 ] && { { [ -z "$want" ] && [ "$lines" -eq 0 ]; } ||
+      { [ -n "$want" ] && [ "$lines" -eq 1 ] && grep -qxF -- "$want" err.txt; }; }; then
+    pass=$((pass + 1))
+    echo "ok   $name: ${want:-no warning}"
+  else
+    fail=$((fail + 1))
+    echo "FAIL $name: rc=$rc warning-lines=$lines (want rc 0, '${want:-no warning}')"
+    sed 's/^/     stderr: /' err.txt | head -5
+  fi
+}
+W=(train --agents 4 --rounds 2 --log-format none --output none)
+warns "--prox-mu with fedavg" "distopt: warning: option --prox-mu is ignored by --algorithm fedavg" -- "${W[@]}" --algorithm fedavg --prox-mu 0.1
+warns "two ignored options" "distopt: warning: options --econtrol-eta, --graph are ignored by --algorithm gd" -- "${W[@]}" --graph ring --econtrol-eta 0.5
+warns "fedprox uses --prox-mu" "" -- "${W[@]}" --algorithm fedprox --prox-mu 0.1
+# Every key of these INI files is given, and used (the agents too: not overridden here).
+C=(train --rounds 2 --log-format none --output none)
+warns "quickstart.ini" "" -- "${C[@]}" --config "$SRC/configs/quickstart.ini"
+warns "gossip.ini" "" -- "${C[@]}" --config "$SRC/configs/gossip.ini"
+warns "ef21-topk.ini" "" -- "${C[@]}" --config "$SRC/configs/ef21-topk.ini"
+warns "bsvrb2-multitask.ini" "" -- "${C[@]}" --config "$SRC/configs/bsvrb2-multitask.ini"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,11 +1,14 @@
 // Distributed gradient descent end to end through the Trainer: convergence to the centralised
 // optimum of a strongly convex logistic problem, agreement across rank counts, checkpoint/resume,
-// and config parsing rules.
+// config parsing rules and read tracking, the callbacks' round hook and metric-name checks, the
+// table's columns and the progress line.
 #include <gtest/gtest.h>
 
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
@@ -18,6 +21,8 @@
 #include "distopt/model/objective.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
+#include "distopt/run/progress.hpp"
+#include "distopt/run/progress_line.hpp"
 #include "distopt/run/trainer_config.hpp"
 #include "test_local_data.hpp"
 
@@ -240,4 +245,189 @@ TEST(Config, CommandLineWinsOverIniAndErrorsNameTheKey) {
   EXPECT_EQ(msg([] { TargetMetric::parse("loss=3"); }),
             "--target-metric: expected NAME<VALUE or NAME>VALUE, got 'loss=3'");
   std::remove(ini.c_str());
+}
+
+TEST(Config, RecordsWhichGivenKeysWereRead) {
+  auto c = Config::parse(train_options(), {"--lr", "0.5", "--prox-mu", "0.1", "--rounds", "3"});
+  EXPECT_EQ(c.given_but_unread(), (std::vector<std::string>{"lr", "prox-mu", "rounds"}));
+  c.get_double("lr");
+  c.get_int_at_least("rounds", 0);
+  c.get_uint("seed");  // a default: read, but never "given"
+  EXPECT_TRUE(c.was_read("seed"));
+  EXPECT_EQ(c.given_but_unread(), (std::vector<std::string>{"prox-mu"}));
+  {
+    // A copy carries the reads so far; its own reads stay its own (validation without use).
+    const Config copy = c;
+    copy.get_double("prox-mu");
+    EXPECT_TRUE(copy.given_but_unread().empty());
+  }
+  EXPECT_EQ(c.given_but_unread(), (std::vector<std::string>{"prox-mu"}));
+  EXPECT_TRUE(c.has("prox-mu"));  // has() and given() are not reads
+  EXPECT_TRUE(c.given("prox-mu"));
+  EXPECT_FALSE(c.was_read("prox-mu"));
+  c.mark_read("prox-mu");
+  EXPECT_TRUE(c.given_but_unread().empty());
+}
+
+namespace {
+
+/// Counts the Trainer's calls; optionally rejects the first row's names.
+struct CountingCallback : TrainerCallback {
+  std::vector<std::int64_t> rounds_ended;
+  std::vector<double> walls;
+  int evaluations = 0;
+  int checks = 0;
+  std::string reject;  // a metric name whose presence is rejected (empty: none)
+  void on_evaluation(const MetricRow&) override { ++evaluations; }
+  void on_round_end(std::int64_t round, double wall) override {
+    rounds_ended.push_back(round);
+    walls.push_back(wall);
+  }
+  void check_metric_names(const MetricRow& row) override {
+    ++checks;
+    if (!reject.empty() && row.has(reject)) throw ConfigError("show", "rejected " + reject);
+  }
+};
+
+TrainRun train_with(Communicator& comm, const Config& cfg, TrainerOptions topt,
+                    const std::vector<TrainerCallback*>& callbacks) {
+  const Placement pl(kAgents, comm.size(), comm.rank());
+  LocalData data = make_local(pl);
+  Regularization reg;
+  reg.l2 = cfg.get_double("l2");
+  auto obj = make_objective("logistic", kDim, 2, Task::kBinary, reg);
+  std::vector<double> w(kAgents, 1.0 / kAgents);
+  RunContext ctx{
+      comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")), w};
+  auto algo = make_algorithm(cfg, ctx);
+  Trainer t(ctx, *algo, std::move(topt));
+  for (auto* cb : callbacks) t.add_callback(cb);
+  TrainRun r;
+  r.summary = t.run();
+  r.x = algo->model();
+  r.log = t.log();
+  return r;
+}
+
+/// The message of the CollectiveInputError `f` throws (on every rank), or "no error".
+std::string collective_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const CollectiveInputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Trainer, RoundEndHookSeesEveryRoundAndChangesNoResult) {
+  auto comm = Communicator::world();
+  auto cfg = make_config({{"l2", "0.05"},
+                          {"lr", "1.0"},
+                          {"rounds", "12"},
+                          {"eval-every", "5"},
+                          {"algorithm", "sgd"},
+                          {"batch-size", "7"}});
+  const TrainRun plain = train(comm, cfg, trainer_options_from(cfg));
+  CountingCallback counter;
+  // A progress line drawn at every round (no refresh limit) into a file, on every rank.
+  std::FILE* sink = std::tmpfile();
+  ASSERT_NE(sink, nullptr);
+  std::string drawn;
+  {
+    ProgressLine line(sink, true, 12, "loss", 0.0);
+    const TrainRun observed = train_with(comm, cfg, trainer_options_from(cfg), {&line, &counter});
+    EXPECT_EQ(observed.x, plain.x) << "observing the rounds must not change the model";
+    EXPECT_EQ(observed.log.column("loss"), plain.log.column("loss"));
+  }
+  std::rewind(sink);
+  for (int ch; (ch = std::fgetc(sink)) != EOF;) drawn += static_cast<char>(ch);
+  std::fclose(sink);
+  std::vector<std::int64_t> all(12);
+  for (int i = 0; i < 12; ++i) all[i] = i + 1;
+  EXPECT_EQ(counter.rounds_ended, all);
+  EXPECT_TRUE(std::is_sorted(counter.walls.begin(), counter.walls.end()));
+  EXPECT_EQ(counter.checks, 1);
+  EXPECT_EQ(counter.evaluations, 4);  // rounds 0, 5, 10, 12
+  EXPECT_NE(drawn.find("\rround 1/12"), std::string::npos) << drawn;
+  EXPECT_NE(drawn.find("rounds/s"), std::string::npos) << drawn;
+  EXPECT_EQ(drawn.find("round 5/12"), std::string::npos) << "no line in a round that evaluated";
+  // The destructor erased the last line: the output ends with spaces and a '\r'.
+  ASSERT_FALSE(drawn.empty());
+  EXPECT_EQ(drawn.back(), '\r');
+  EXPECT_EQ(drawn.find('\n'), std::string::npos);
+}
+
+TEST(Trainer, UnknownTargetMetricOrShowIsRejectedBeforeTheFirstRound) {
+  auto comm = Communicator::world();
+  auto cfg = make_config({{"rounds", "50"}, {"target-metric", "dist_to_opt<1e-6"}});
+  CountingCallback counter;
+  const std::string msg =
+      collective_error([&] { train_with(comm, cfg, trainer_options_from(cfg), {&counter}); });
+  EXPECT_EQ(msg.rfind("--target-metric: 'dist_to_opt' is not a metric of method gd (available: "
+                      "round, loss, grad_norm_sq",
+                      0),
+            0u)
+      << msg;
+  EXPECT_TRUE(counter.rounds_ended.empty()) << "no round may run";
+  EXPECT_EQ(counter.evaluations, 0);
+
+  // A callback's check: rejected on rank 0 only, the error is still every rank's.
+  auto plain = make_config({{"rounds", "50"}});
+  CountingCallback picky;
+  if (comm.rank() == 0) picky.reject = "grad_evals";
+  EXPECT_EQ(
+      collective_error([&] { train_with(comm, plain, trainer_options_from(plain), {&picky}); }),
+      "--show: rejected grad_evals");
+  EXPECT_TRUE(picky.rounds_ended.empty());
+
+  // TablePrinter checks --show names on every rank, printing or not.
+  TablePrinter table(stdout, false, {"loss", "nosuch"});
+  EXPECT_EQ(collective_error([&] {
+              train_with(comm, plain, trainer_options_from(plain), {&table});
+            }).rfind("--show: no metric 'nosuch' in this run (available: round, loss,", 0),
+            0u);
+}
+
+TEST(TablePrinter, DefaultColumnsFitIn80AndShowAppends) {
+  auto row_of = [](const std::vector<std::string>& names) {
+    MetricRow r;
+    for (const auto& n : names) r.set(n, 1.0);
+    return r;
+  };
+  // Every default column present: the least important are dropped to fit.
+  const MetricRow all =
+      row_of({"round", "loss", "grad_norm_sq", "train_accuracy", "test_loss", "test_accuracy",
+              "dist_to_opt", "consensus", "grad_evals", "bytes_logical", "bytes_mpi", "wall_time"});
+  const auto cols = TablePrinter::columns_for(all, {});
+  EXPECT_EQ(cols, (std::vector<std::string>{"round", "loss", "test_accuracy", "dist_to_opt",
+                                            "bytes_logical", "wall_time"}));
+  EXPECT_EQ(TablePrinter::columns_for(all, {"consensus", "loss", "bytes_mpi"}),
+            (std::vector<std::string>{"round", "loss", "test_accuracy", "dist_to_opt",
+                                      "bytes_logical", "wall_time", "consensus", "bytes_mpi"}));
+  // Printed lines, with large values, stay within the width.
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    TablePrinter t(f, true);
+    MetricRow r;
+    for (const auto& [n, v] : all.items()) r.set(n, -1.234567e-300);
+    r.set("round", 999999);
+    r.set("bytes_logical", 9.87e14);
+    r.set("wall_time", 99999.99);
+    r.set("test_accuracy", 0.5);
+    t.on_evaluation(r);
+  }
+  std::rewind(f);
+  char line[512];
+  int lines = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    ++lines;
+    EXPECT_LE(std::strlen(line), static_cast<std::size_t>(TablePrinter::kDefaultWidth) + 1) << line;
+  }
+  std::fclose(f);
+  EXPECT_EQ(lines, 2);
+  EXPECT_EQ(split_names(" consensus, ,bytes_mpi ,"),
+            (std::vector<std::string>{"consensus", "bytes_mpi"}));
 }

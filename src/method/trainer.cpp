@@ -131,6 +131,21 @@ void Trainer::checkpoint(std::int64_t round, double wall, const std::string& pat
   a.save(ctx_.comm, path);
 }
 
+void Trainer::check_metric_names(const MetricRow& row) {
+  // The names of a row are the same on every rank (every rank evaluates the same metrics), but
+  // the errors are agreed anyway: a rank that rejected alone would leave the others in the
+  // first round's collectives.
+  ctx_.comm.agree_on_errors([&] {
+    if (opt_.target && !row.has(opt_.target->name)) {
+      std::string names;
+      for (const auto& [name, value] : row.items()) names += (names.empty() ? "" : ", ") + name;
+      throw ConfigError("target-metric", "'" + opt_.target->name + "' is not a metric of method " +
+                                             algo_.name() + " (available: " + names + ")");
+    }
+    for (auto* cb : callbacks_) cb->check_metric_names(row);
+  });
+}
+
 const char* to_string(Termination t) {
   switch (t) {
     case Termination::kBudget:
@@ -203,8 +218,11 @@ Summary Trainer::run() {
   auto wall = [&] {
     return wall_offset + std::chrono::duration<double>(clock::now() - t0).count();
   };
+  bool names_checked = false;
   auto record = [&](std::int64_t round) {
     MetricRow row = evaluate(round, wall());
+    if (!names_checked) check_metric_names(row);
+    names_checked = true;
     log_.append(row);
     for (auto* cb : callbacks_) cb->on_evaluation(row);
     const EvaluationPoint point{round, row, algo_.model(), algo_};
@@ -216,7 +234,15 @@ Summary Trainer::run() {
     }
   };
 
-  if (start_round == 0) record(0);
+  if (start_round == 0) {
+    record(0);
+  } else if (log_.rows() > 0) {
+    // Resumed: the restored rows have the names this run produces; check them before training.
+    MetricRow last;
+    for (const auto& name : log_.names()) last.set(name, log_.column(name).back());
+    check_metric_names(last);
+    names_checked = true;
+  }
   s.termination = Termination::kBudget;
   std::int64_t round = start_round;
   if (s.target_round) s.termination = Termination::kTarget;
@@ -225,6 +251,10 @@ Summary Trainer::run() {
     algo_.step(round);
     const bool eval_now = round % opt_.eval_every == 0 || round == opt_.rounds;
     if (eval_now) record(round);
+    if (!callbacks_.empty()) {
+      const double w = wall();
+      for (auto* cb : callbacks_) cb->on_round_end(round, w);
+    }
     if (s.target_round) {
       s.termination = Termination::kTarget;
       break;

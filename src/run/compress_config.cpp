@@ -29,8 +29,19 @@ UplinkOptions uplink_options_from(const Config& c) {
   o.compressor = c.get("compressor");
   o.feedback = c.get("feedback");
   o.precision = wire_precision_from_string("wire-precision", c.get("wire-precision"));
-  o.econtrol_eta = c.get_nonnegative("econtrol-eta");
-  o.econtrol_init_gradient = c.get_choice("econtrol-init", {"gradient", "zero"}) == "gradient";
+  // Read only for the feedback that uses them, so that EControl's options with another feedback
+  // are reported as ignored; still validated (on a copy, which records no read), so a bad value
+  // is an error whatever the feedback (defaults: UplinkOptions's, the same as the options').
+  const Config& src = c;
+  Config check = c;
+  const Config& econtrol = o.feedback == "econtrol" ? src : check;
+  const double eta = econtrol.get_nonnegative("econtrol-eta");
+  const bool init_gradient =
+      econtrol.get_choice("econtrol-init", {"gradient", "zero"}) == "gradient";
+  if (o.feedback == "econtrol") {
+    o.econtrol_eta = eta;
+    o.econtrol_init_gradient = init_gradient;
+  }
   o.validate();
   return o;
 }

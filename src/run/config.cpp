@@ -94,7 +94,16 @@ bool Config::given(const std::string& key) const {
 std::string Config::get(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end()) throw ConfigError(key, "is required");
+  read_.insert(key);
   return it->second;
+}
+
+std::vector<std::string> Config::given_but_unread() const {
+  std::vector<std::string> keys;
+  for (const auto& [key, given] : given_) {
+    if (given && !read_.count(key)) keys.push_back(key);
+  }
+  return keys;
 }
 
 void Config::set(const std::string& key, const std::string& value) {

@@ -256,8 +256,10 @@ int data_command(Communicator& comm, int argc, char** argv) {
       "partition", po::value<std::string>(),
       "store a partition as /train/owner: iid, contiguous, dirichlet:A, shards:C, natural")(
       "agents", po::value<Index>(), "number of agents of the stored partition")(
-      "seed", po::value<std::uint64_t>()->default_value(0),
-      "seed of synthetic data, holdout and partition")(
+      // The default is train's --seed default, so `distopt data --synthetic S` writes the rows
+      // `distopt train --data synthetic:S` generates.
+      "seed", po::value<std::uint64_t>()->default_value(1),
+      "seed of synthetic data, holdout and partition (the same default as distopt train)")(
       "test-fraction", po::value<double>()->default_value(0.2, "0.2"),
       "synthetic test share; if given, also held out from sources without a test set")(
       "float32", "store features as float32 (default float64)")(

@@ -21,6 +21,7 @@
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 #include "distopt/run/progress.hpp"
+#include "distopt/run/progress_line.hpp"
 #include "distopt/run/result_file.hpp"
 #include "distopt/run/trainer_config.hpp"
 
@@ -74,6 +75,24 @@ void check_writable(const std::string& path) {
   std::remove(probe.c_str());
 }
 
+/// Options given explicitly (command line or INI file) that nothing read while the experiment
+/// was built: the chosen method (with these options) ignores them. One warning line on rank 0;
+/// every rank has the same Config. `config` itself is read by Config::parse, not by a getter.
+void warn_ignored_options(const Communicator& comm, const Config& config) {
+  std::string keys;
+  std::size_t n = 0;
+  for (const auto& key : config.given_but_unread()) {
+    if (key == "config") continue;
+    keys += (keys.empty() ? "--" : ", --") + key;
+    ++n;
+  }
+  if (n == 0 || !comm.is_root()) return;
+  std::fprintf(stderr, "distopt: warning: %s %s %s ignored by --algorithm %s\n",
+               n == 1 ? "option" : "options", keys.c_str(), n == 1 ? "is" : "are",
+               config.get("algorithm").c_str());
+  std::fflush(stderr);
+}
+
 std::string strip_h5(const std::string& path) {
   if (path.size() > 3 && path.compare(path.size() - 3, 3, ".h5") == 0) return path.substr(0, path.size() - 3);
   return path;
@@ -95,6 +114,8 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   TrainerOptions topt;
   Placement placement;
   std::string log_format;
+  ProgressMode progress = ProgressMode::kAuto;
+  std::vector<std::string> show;
   std::uint64_t seed = 1;
   Reduction reduction = Reduction::kAllreduce;
 
@@ -108,12 +129,20 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     }
     placement = Placement(agents, comm.size(), comm.rank());
     log_format = config.get_choice("log-format", {"table", "json", "none"});
+    progress = progress_mode_from_string(config.get("progress"));
+    show = split_names(config.get("show"));
     reduction = reduction_from_string(config.get_choice("reduction", {"allreduce", "ordered"}));
-    config.get_choice("weighting", {"samples", "uniform"});
-    config.get_nonnegative("l2");
-    config.get_nonnegative("nonconvex-reg");
-    config.get_int_at_least("batch-size", 0);
-    config.get_in("test-fraction", 0.0, 1.0, false, true);
+    {
+      // Checked before any work, on a copy: a read of `config` counts as a use, and would hide
+      // these options from the ignored-options warning when the method does not read them
+      // (--batch-size with gd). Those that are used are read again where they are used.
+      const Config check = config;
+      check.get_choice("weighting", {"samples", "uniform"});
+      check.get_nonnegative("l2");
+      check.get_nonnegative("nonconvex-reg");
+      check.get_int_at_least("batch-size", 0);
+      check.get_in("test-fraction", 0.0, 1.0, false, true);
+    }
     topt = trainer_options_from(config);
     owns_problem = method_owns_problem(config);  // ConfigError("algorithm") if unknown
     check_option_families(config, owns_problem);
@@ -207,10 +236,18 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     }
   });
 
+  warn_ignored_options(comm, config);
+
   // ---- training ----
   Trainer trainer(ctx, *algo, topt);
-  TablePrinter table(stdout, comm.is_root() && log_format == "table");
+  // The progress line shares stdout with the table (and is erased before each row), so it is
+  // shown when stdout is a terminal: a redirected or piped run gets the table alone.
+  ProgressLine progress_line(
+      stdout, comm.is_root() && log_format == "table" && ProgressLine::enabled(progress, stdout),
+      topt.rounds, topt.target ? topt.target->name : "loss");
+  TablePrinter table(stdout, comm.is_root() && log_format == "table", show);
   JsonLinesPrinter json(stdout, comm.is_root() && log_format == "json");
+  trainer.add_callback(&progress_line);  // before the table: erases the line before a row
   trainer.add_callback(&table);
   trainer.add_callback(&json);
   for (auto* cb : callbacks) trainer.add_callback(cb);
@@ -256,6 +293,7 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     msg << "\nstopped by signal: checkpoint written to " << out.summary.checkpoint_written
         << "; resume with: distopt train <same options> --resume " << out.summary.checkpoint_written;
   }
+  progress_line.on_message(msg.str());
   table.on_message(msg.str());
   json.on_message(msg.str());
   return out;

@@ -43,6 +43,11 @@ void add_common_options(po::options_description& d) {
                   po::value<std::string>()->default_value("false")->implicit_value("true"),
                   "replace an existing --output or --checkpoint file (otherwise refused)");
   add_option(d, "log-format", "table", "progress on stdout: table | json | none");
+  add_option(d, "progress", "auto",
+             "progress line between table rows: auto (only when stdout is a terminal) | never | "
+             "always");
+  add_option(d, "show", "",
+             "extra table columns, comma-separated metric names (e.g. consensus,bytes_mpi)");
   add_option(d, "checkpoint-every", "0", "write a checkpoint every N rounds (0 = never)");
   add_option(d, "checkpoint", "", "checkpoint file (default <output without .h5>.ckpt.h5)");
   add_option(d, "resume", "", "continue from this checkpoint file");

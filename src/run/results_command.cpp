@@ -241,8 +241,9 @@ int run_script(const std::string& python, const std::string& script, int argc, c
 
 std::vector<std::string> differing_options(
     const std::vector<std::map<std::string, std::string>>& configs) {
-  static const std::set<std::string> kFileKeys{"output", "checkpoint", "resume", "overwrite",
-                                               "log-format"};
+  // Where results go and how progress is displayed: never a difference between the runs.
+  static const std::set<std::string> kFileKeys{"output",     "checkpoint", "resume", "overwrite",
+                                               "log-format", "progress",   "show"};
   std::set<std::string> keys;
   for (const auto& c : configs) {
     for (const auto& [k, v] : c) keys.insert(k);

@@ -73,6 +73,17 @@ class TrainerCallback {
   virtual bool should_stop(const EvaluationPoint& /*point*/) { return false; }
   /// A line of text for the user (resumed from, done, ...).
   virtual void on_message(const std::string& /*text*/) {}
+  /// After every round on every rank: `round` just finished (its evaluation, if it had one, is
+  /// done and on_evaluation seen), `wall_time` is the run's wall clock in seconds (as in the
+  /// rows' "wall_time"). Must not communicate: ranks may differ in how often they act on it (a
+  /// progress display acts on rank 0 only). Reading the clock changes no result.
+  virtual void on_round_end(std::int64_t /*round*/, double /*wall_time*/) {}
+  /// Once per run(), on every rank, before any training round and before on_evaluation: the
+  /// first row of metric names this run produces (the round-0 evaluation; for a resumed run, the
+  /// last restored row). Throw an InputError (a ConfigError naming the option) to reject names
+  /// the run does not produce (--show, --target-metric): the Trainer agrees on the error across
+  /// ranks, so every rank throws the same CollectiveInputError and the job exits with code 2.
+  virtual void check_metric_names(const MetricRow& /*row*/) {}
 };
 
 /// The end of a run (Ceres style).
@@ -106,7 +117,9 @@ class Trainer {
   /// TrainerOptions::resume_path is set. Bad files are InputErrors agreed across ranks.
   void restore(const std::string& path);
   /// Collective. Runs to the budget, the target, a callback's stop or a stop signal (SIGTERM/
-  /// SIGINT, agreed across ranks at the end of a round: then a checkpoint is written).
+  /// SIGINT, agreed across ranks at the end of a round: then a checkpoint is written). Before
+  /// the first round, a --target-metric the rows do not hold is a ConfigError("target-metric")
+  /// agreed across ranks (CollectiveInputError), as are the callbacks' check_metric_names().
   Summary run();
   /// Every evaluation row so far (those restored from a checkpoint included).
   const MetricLog& log() const { return log_; }
@@ -115,6 +128,7 @@ class Trainer {
   void initialize();
   MetricRow evaluate(std::int64_t round, double wall);
   void checkpoint(std::int64_t round, double wall, const std::string& path);
+  void check_metric_names(const MetricRow& row);
 
   RunContext& ctx_;
   Algorithm& algo_;

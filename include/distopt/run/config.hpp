@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,9 +66,23 @@ class Config {
   /// Sets `key` to `value` as if given explicitly (tests, resume); not validated.
   void set(const std::string& key, const std::string& value);
 
+  // Read tracking: every getter above (get() and those built on it) records its key, so that
+  // after an experiment is built the options the user set but nothing read can be reported
+  // (distopt: warning: option --mu is ignored ...). has() and given() do not count as reads:
+  // they only ask whether a value exists. A copy carries the reads made so far; reads on the
+  // copy are not seen by the original (validate on a copy to check a value without "using" it).
+  // Not thread-safe: read a Config from one thread.
+  /// Marks `key` as read without reading it (an option used outside the getters).
+  void mark_read(const std::string& key) const { read_.insert(key); }
+  /// True if a getter read `key` (or mark_read() marked it) since parse().
+  bool was_read(const std::string& key) const { return read_.count(key) > 0; }
+  /// The keys given explicitly (given()) that no getter read, in key order.
+  std::vector<std::string> given_but_unread() const;
+
  private:
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> given_;
+  mutable std::set<std::string> read_;  // keys the getters returned (see "Read tracking")
 };
 
 /// Declares an option that takes a value, with a default shown in --help.
