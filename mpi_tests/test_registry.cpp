@@ -163,7 +163,7 @@ TEST(Registry, BuiltinsInOrder) {
   expect_builtins(objective_registry(), {"least-squares", "logistic", "softmax", "mlp"},
                   "least-squares, logistic, softmax, mlp:<h1>[,<h2>]");
   expect_builtins(source_registry(), {"fmnist", "libsvm", "synthetic", "h5"},
-                  "fmnist[:DIR], libsvm:FILE[,test=FILE,task=...,features=N], "
+                  "fmnist[:DIR][:classes=A,B,...], libsvm:FILE[,test=FILE,task=...,features=N], "
                   "synthetic:<kind>[:key=value,...], [h5:]FILE");
   expect_builtins(synthetic_registry(), {"fedprox", "least-squares", "logistic"},
                   "fedprox, least-squares, logistic");

@@ -20,8 +20,8 @@ enum class ProgressMode {
 ProgressMode progress_mode_from_string(const std::string& s);
 
 /// A one-line progress indicator: `round 120/1000  35.2 rounds/s  ETA 25s  loss 1.2345e-01`,
-/// written with a leading '\r' over the previous one and erased (spaces, then '\r') before the
-/// next table row or message, so logs show only the table. Redrawn at most once per
+/// written with a leading carriage return (CR) over the previous one and erased (spaces, then CR)
+/// before the next table row or message, so logs show only the table. Redrawn at most once per
 /// `min_interval` seconds and never in a round that printed a table row. Add it to the Trainer
 /// before the TablePrinter writing to the same stream: callbacks run in the order added, so the
 /// line is erased before the row is printed. Only acts on rank 0 (`active`), and never
@@ -42,7 +42,7 @@ class ProgressLine : public TrainerCallback {
   void on_round_end(std::int64_t round, double wall_time) override;
   /// Erases the line if one is shown (then the cursor is at the start of an empty line).
   void clear();
-  /// The text of the line after `round` at `wall_time` (no '\r'; empty before a rate is known).
+  /// The text of the line after `round` at `wall_time` (no CR; empty before a rate is known).
   std::string text(std::int64_t round, double wall_time) const;
 
   /// Whether --progress `mode` shows the line on `out`: kAuto iff isatty(fileno(out)).
