@@ -6,7 +6,7 @@ PROG=$2
 fail=0
 check() {  # mode, expected line (fixed string)
   local out rc
-  out=$(timeout 30 "$MPIEXEC" -np 2 --oversubscribe "$PROG" "$1" 2>&1)
+  out=$(timeout 80 "$MPIEXEC" -np 2 --oversubscribe "$PROG" "$1" 2>&1)
   rc=$?
   echo "$out"
   if [ "$rc" -eq 124 ]; then echo "FAIL ($1): the job hung"; fail=1; return; fi

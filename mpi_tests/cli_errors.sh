@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad input through the real binary at 2 ranks: each case must end within 10 s with exit code 2 and
+# Bad input through the real binary at 2 ranks: each case must end by itself (a 120 s timeout catches a hang; no wall time is asserted) with exit code 2 and
 # exactly one line "distopt: error: ..." that names the culprit; ignored options warn once.
 # Usage: cli_errors.sh DISTOPT MPIEXEC [SOURCE_DIR]
 set -u
@@ -13,7 +13,7 @@ fail=0
 pass=0
 
 # At 2 ranks, or at NP ranks for `NP=<n> expect ...`.
-run2() { timeout 10 "$MPIEXEC" -np "${NP:-2}" --oversubscribe "$DISTOPT" "$@"; }
+run2() { timeout 120 "$MPIEXEC" -np "${NP:-2}" --oversubscribe "$DISTOPT" "$@"; }
 
 # expect NAME EXPECTED_SUBSTRING -- ARGS...
 expect() {
@@ -24,7 +24,7 @@ expect() {
   local rc=$?
   local dt=$((($(date +%s%N) - t0) / 1000000))
   local lines=$(grep -c '^distopt: error:' err.txt)
-  if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" err.txt && [ "$dt" -lt 10000 ]; then
+  if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" err.txt; then
     pass=$((pass + 1))
     echo "ok   $name (np ${NP:-2}, ${dt} ms): $(grep '^distopt: error:' err.txt)"
   else

@@ -14,7 +14,7 @@ fail=0
 pass=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f err.txt ] && sed 's/^/     stderr: /' err.txt | head -10; }
-run() { timeout 60 "$MPIEXEC" -np "${NP:-2}" --oversubscribe "$DISTOPT" "$@"; }
+run() { timeout 120 "$MPIEXEC" -np "${NP:-2}" --oversubscribe "$DISTOPT" "$@"; }
 
 # ---- the default table of one config per family fits in 80 columns ----
 for cfg in fedavg-synthetic ef21-topk gossip dadao bsvrb2-multitask; do
@@ -62,9 +62,9 @@ on_tty() {  # on_tty OUTFILE CMD...
   local out=$1
   shift
   if command -v script >/dev/null; then
-    timeout 60 script -qec "$(printf '%q ' "$@")" /dev/null >"$out" 2>&1
+    timeout 120 script -qec "$(printf '%q ' "$@")" /dev/null >"$out" 2>&1
   else
-    timeout 60 python3 -c 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)' "$@" >"$out" 2>&1
+    timeout 120 python3 -c 'import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)' "$@" >"$out" 2>&1
   fi
 }
 render() {  # what a terminal shows of file $1

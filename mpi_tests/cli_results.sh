@@ -17,12 +17,12 @@ die() { echo "FAIL $*"; fail=1; }
 
 COMMON=(train --agents 4 --rounds 5 --log-format none --problem softmax --data synthetic:fedprox:dim=20)
 for lr in 0.1 0.5; do
-  timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" "${COMMON[@]}" --lr $lr --output "lr$lr.h5" \
+  timeout 120 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" "${COMMON[@]}" --lr $lr --output "lr$lr.h5" \
     >run.txt 2>&1 || { cat run.txt; echo "FAIL run --lr $lr"; exit 1; }
 done
 
 if [ "$MODE" = compare ]; then
-  timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" compare lr0.1.h5 lr0.5.h5 >cmp.txt 2>err.txt \
+  timeout 120 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" compare lr0.1.h5 lr0.5.h5 >cmp.txt 2>err.txt \
     || { cat err.txt; die "compare exited non-zero"; }
   cat cmp.txt
   grep -Eq '^ +lr +0\.1 +0\.5 *$' cmp.txt || die "compare does not list lr as differing (0.1, 0.5)"
@@ -37,14 +37,14 @@ PY
   grep -Eq "^ +loss +final +$l1 +$l2 *$" cmp.txt || die "compare does not print the final losses $l1 and $l2"
   grep -Eq '^ +best ' cmp.txt || die "compare prints no best values"
   # Bad input: one line naming the culprit, exit 2.
-  timeout 30 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" compare lr0.1.h5 >/dev/null 2>err.txt
+  timeout 120 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" compare lr0.1.h5 >/dev/null 2>err.txt
   rc=$?
   { [ $rc -eq 2 ] && [ "$(grep -c '^distopt: error:' err.txt)" -eq 1 ]; } || die "compare with one file: rc $rc"
-  timeout 30 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" compare lr0.1.h5 missing.h5 >/dev/null 2>err.txt
+  timeout 120 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" compare lr0.1.h5 missing.h5 >/dev/null 2>err.txt
   rc=$?
   { [ $rc -eq 2 ] && grep -q '^distopt: error: .*missing.h5' err.txt; } || die "compare with a missing file: rc $rc"
   # info takes several files.
-  timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" info lr0.1.h5 lr0.5.h5 >info.txt 2>err.txt \
+  timeout 120 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" info lr0.1.h5 lr0.5.h5 >info.txt 2>err.txt \
     || { cat err.txt; die "info with two files exited non-zero"; }
   [ "$(grep -Ec '^lr0\.(1|5)\.h5$' info.txt)" -eq 2 ] || die "info does not print both files"
 elif [ "$MODE" = plot ]; then
@@ -56,7 +56,7 @@ elif [ "$MODE" = plot ]; then
     [ "$(head -c 8 fig.png | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] \
       || die "fig.png does not start with the PNG signature (np $np)"
   done
-  timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" plot lr0.1.h5 --y no_such_metric --out x.png >/dev/null 2>err.txt
+  timeout 120 "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" plot lr0.1.h5 --y no_such_metric --out x.png >/dev/null 2>err.txt
   rc=$?
   { [ $rc -eq 2 ] && [ "$(grep -c '^distopt: error: --y' err.txt)" -eq 1 ]; } \
     || { cat err.txt; die "plot with an unknown metric: rc $rc (want 2 and one line naming --y)"; }
