@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# The job scripts under a real SLURM (CTest `slurm`): brings up a private one-node cluster
+# (job_scripts/lib/local_cluster.sh), submits the project's own templates with sbatch from a
+# scratch submission directory, and checks their result files against direct mpirun runs of the
+# same options (--reduction ordered: /model/x is bitwise the same under any launcher):
+#   (a) single runs: federated.sbatch (checked bitwise, plus the log and runs/<job id>/), and the
+#       compression, gossip and bilevel templates (each completes with world size 2);
+#   (b) a 3-task array: sweep.sbatch with job_scripts/sweeps/fedavg-lr.txt, each task's result
+#       bitwise equal to a direct run with its line's --lr;
+#   (c) a run longer than its time limit (--time=1, --signal=TERM@25): the ranks checkpoint on
+#       the signal, the job requeues itself and resumes (same job id, SLURM_RESTART_COUNT >= 1)
+#       until it finishes, and the result equals an uninterrupted run bitwise.
+# Usage: test_slurm.sh DISTOPT [MPIEXEC] [PYTHON]. Exit 77 (skip) if not root or SLURM, munge or
+# h5py are missing. Never asserts a wall time; every wait is bounded.
+set -euo pipefail
+DISTOPT=$(realpath "${1:?usage: test_slurm.sh DISTOPT [MPIEXEC] [PYTHON]}")
+MPIEXEC=${2:-mpirun}
+PYTHON=${3:-/usr/bin/python3}
+REPO=$(realpath "$(dirname "$0")/..")
+
+# ---- skip (77) only when this machine cannot run the test at all ----
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: the local SLURM cluster needs root"
+  exit 77
+fi
+for c in slurmctld slurmd munged munge unmunge sbatch scontrol squeue sinfo srun scancel; do
+  command -v "$c" >/dev/null 2>&1 || {
+    echo "SKIP: $c missing (apt-get install slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)"
+    exit 77
+  }
+done
+"$PYTHON" -c 'import h5py, numpy' 2>/dev/null || {
+  echo "SKIP: $PYTHON has no h5py/numpy"
+  exit 77
+}
+
+T0=$SECONDS
+# The whole test stays below this (CTest's TIMEOUT is larger), so the EXIT trap always gets to
+# tear the cluster down before CTest would kill the script.
+DEADLINE=$((SECONDS + ${DISTOPT_SLURM_TEST_BUDGET:-1000}))
+# Seconds left, at least 1 (timeout 0 would mean no limit).
+left() {
+  local s=$((DEADLINE - SECONDS))
+  echo $((s > 0 ? s : 1))
+}
+
+source "$REPO/job_scripts/lib/local_cluster.sh"
+WORK=$(mktemp -d /tmp/distopt-slurm-test.XXXXXX)
+SUBMIT=$WORK/submit
+REF=$WORK/ref
+mkdir -p "$SUBMIT" "$REF"
+PASSED=0
+on_exit() {
+  local rc=$?
+  lc_teardown
+  if [ "$PASSED" = 1 ]; then
+    rm -rf "$WORK" "$LC_BASE"
+  else
+    echo "===== FAILED (status $rc): job logs, then daemon logs"
+    local f
+    for f in "$SUBMIT"/*.out; do
+      [ -e "$f" ] || continue
+      echo "----- $f"
+      tail -n 80 "$f"
+    done
+    lc_print_logs
+    echo "kept $WORK and $LC_BASE"
+  fi
+}
+trap on_exit EXIT
+# A TERM/INT (ctest, timeout) ends the script through the EXIT trap, which tears down.
+trap 'exit 143' TERM INT
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+ok() { echo "ok   $*"; }
+
+# ---- helpers ----
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+COMMON=(--reduction ordered --log-format none)
+# A direct run, the reference: ref NAME CONFIG [options]
+ref() {
+  local name=$1 config=$2
+  shift 2
+  timeout -k 10 "$(left)" "$MPIEXEC" -np 2 --oversubscribe "$DISTOPT" train --config "$REPO/$config" \
+    "$@" "${COMMON[@]}" --output "$REF/$name.h5" >"$REF/$name.log" 2>&1 ||
+    { cat "$REF/$name.log"; fail "reference run $name"; }
+}
+# same_x A.h5 B.h5: /model/x bitwise equal (dtype, shape and bytes).
+same_x() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import sys, h5py
+a, b = (h5py.File(f, "r")["model/x"][()] for f in sys.argv[1:3])
+sys.exit(0 if a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes() else 1)
+PY
+}
+# attr FILE GROUP NAME: an attribute as text.
+attr() {
+  "$PYTHON" - "$@" <<'PY'
+import sys, h5py
+v = h5py.File(sys.argv[1], "r")[sys.argv[2]].attrs[sys.argv[3]]
+print(v.decode() if isinstance(v, bytes) else v)
+PY
+}
+# wait_done JOB: waits for a final state (bounded), fails unless COMPLETED with exit code 0:0.
+wait_done() {
+  local st
+  st=$(lc_wait_state "$1" 'COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED' "$(left)") ||
+    fail "job $1 did not finish in time (state $st)"
+  { [ "$st" = COMPLETED ] && [ "$(lc_job_field "$1" ExitCode)" = 0:0 ]; } ||
+    fail "job $1: state $st, exit code $(lc_job_field "$1" ExitCode) (want COMPLETED 0:0)"
+}
+# check_run LOG RUN_DIR NAME: the log and the run directory hold what every job must leave.
+check_run() {
+  local log=$1 dir=$2 name=$3
+  [ -f "$log" ] || fail "$name: no log $log in the submission directory"
+  local want
+  for want in 'distopt-job .*: job [0-9]+ ' 'nodes [^ ]+, tasks 2' 'git commit [0-9a-f]{7,}|git commit unknown' \
+    '^# world_size = 2$' '^algorithm = ' 'world size 2 = SLURM_NTASKS: ok' 'launcher srun: srun'; do
+    grep -Eq -- "$want" "$log" || fail "$name: log $log lacks /$want/"
+  done
+  for f in result.h5 checkpoint.h5 config.ini command.txt resolved.ini; do
+    [ "$f" = checkpoint.h5 ] && continue  # written only on a signal (or --checkpoint-every)
+    [ -s "$dir/$f" ] || fail "$name: $dir/$f missing"
+  done
+  [ "$(attr "$dir/result.h5" config world_size)" = 2 ] || fail "$name: result world_size is not 2"
+}
+
+# ---- the cluster ----
+lc_start || fail "local SLURM cluster did not come up (status $?)"
+cd "$SUBMIT"
+# The job scripts must find the repository themselves (from the submitted path); the binary is
+# this build's.
+unset DISTOPT_ROOT DISTOPT_LAUNCH DISTOPT_SRUN_MPI DISTOPT_RUNS_DIR DISTOPT_RUN_ID DISTOPT_REQUEUE
+export DISTOPT_BIN=$DISTOPT
+
+# ---- (a) and (b) submitted together; the references run while they wait for the node ----
+FED=configs/fedavg-synthetic.ini
+JA=$(lc_sbatch --ntasks=2 --time=5 "$REPO/job_scripts/federated.sbatch" --rounds 20 "${COMMON[@]}") ||
+  fail "sbatch federated.sbatch"
+JB=$(lc_sbatch --array=0-2 --ntasks=2 --time=5 "$REPO/job_scripts/sweep.sbatch" \
+  "$REPO/job_scripts/sweeps/fedavg-lr.txt" --rounds 10 "${COMMON[@]}") || fail "sbatch sweep.sbatch"
+declare -A SMOKE=([compression]="--rounds 20 --eval-every 10" [gossip]="--time 10" [bilevel]="--rounds 100 --eval-every 50")
+declare -A JS=()
+for fam in compression gossip bilevel; do
+  # shellcheck disable=SC2206
+  opts=(${SMOKE[$fam]})
+  JS[$fam]=$(lc_sbatch --ntasks=2 --time=5 "$REPO/job_scripts/$fam.sbatch" "${opts[@]}" "${COMMON[@]}") ||
+    fail "sbatch $fam.sbatch"
+done
+echo "submitted: federated $JA, sweep array $JB (3 tasks), compression ${JS[compression]}, gossip ${JS[gossip]}, bilevel ${JS[bilevel]}"
+
+ref a "$FED" --rounds 20
+LRS=()
+while read -r line; do LRS+=("${line#--lr }"); done < <(grep -Ev '^[[:space:]]*(#|$)' "$REPO/job_scripts/sweeps/fedavg-lr.txt")
+[ "${#LRS[@]}" -eq 3 ] || fail "fedavg-lr.txt should have 3 parameter lines"
+for i in 0 1 2; do ref "b$i" "$FED" --rounds 10 --lr "${LRS[$i]}"; done
+
+wait_done "$JA"
+check_run "$SUBMIT/distopt-federated-$JA.out" "$SUBMIT/runs/$JA" "(a) federated.sbatch"
+same_x "$SUBMIT/runs/$JA/result.h5" "$REF/a.h5" || fail "(a) /model/x differs from the direct mpirun run"
+ok "(a) federated.sbatch: job $JA, runs/$JA/ complete, /model/x bitwise equal to mpirun"
+
+for i in 0 1 2; do
+  wait_done "${JB}_$i"
+  check_run "$SUBMIT/distopt-sweep-${JB}_$i.out" "$SUBMIT/runs/${JB}_$i" "(b) sweep task $i"
+  [ "$(attr "$SUBMIT/runs/${JB}_$i/result.h5" config lr)" = "${LRS[$i]}" ] ||
+    fail "(b) task $i: lr is $(attr "$SUBMIT/runs/${JB}_$i/result.h5" config lr), want ${LRS[$i]}"
+  same_x "$SUBMIT/runs/${JB}_$i/result.h5" "$REF/b$i.h5" || fail "(b) task $i: /model/x differs from mpirun --lr ${LRS[$i]}"
+  ok "(b) sweep task ${JB}_$i: --lr ${LRS[$i]}, /model/x bitwise equal to mpirun"
+done
+for fam in compression gossip bilevel; do
+  j=${JS[$fam]}
+  wait_done "$j"
+  check_run "$SUBMIT/distopt-$fam-$j.out" "$SUBMIT/runs/$j" "(a) $fam.sbatch"
+  [ "$(attr "$SUBMIT/runs/$j/result.h5" summary termination)" != signal ] || fail "(a) $fam: stopped by signal"
+  ok "(a) $fam.sbatch: job $j completed, world size 2"
+done
+echo "single runs and array: $((SECONDS - T0)) s"
+
+# ---- (c) killed by its time limit, requeued, resumed ----
+# SLURM tests time limits every 30 s, and --signal=TERM@25 with --time=1 fires at the first test
+# at least 5 s after the start: 5-35 s into the job. The run must still be training then, so its
+# length is set from a calibration at this machine's current speed to about CAL_S seconds. If
+# the machine sped up so much that it finished before the signal, the run is made longer and
+# the job submitted again (once).
+CAL_S=${DISTOPT_SLURM_TEST_RUN_S:-45}
+cal_rounds=200
+ref cal "$FED" --rounds $cal_rounds --eval-every $cal_rounds
+cal_wall=$(attr "$REF/cal.h5" summary wall_time)
+ROUNDS=$("$PYTHON" -c "print(max(200, min(400000, int($CAL_S * $cal_rounds / max($cal_wall, 1e-3)) // 100 * 100)))")
+for try in 1 2; do
+  EVERY=$((ROUNDS / 20))
+  JC=$(lc_sbatch --ntasks=2 --time=1 --signal=TERM@25 "$REPO/job_scripts/federated.sbatch" \
+    --rounds "$ROUNDS" --eval-every "$EVERY" "${COMMON[@]}") || fail "sbatch the time-limit job"
+  echo "(c) job $JC: $ROUNDS rounds (calibration: $cal_rounds rounds in $cal_wall s), --time=1 --signal=TERM@25"
+  # The reference meanwhile, in the background (sharing the cores makes the job slower, so
+  # surer to be interrupted, and the requeue hold is released while it runs).
+  (ref "c$try" "$FED" --rounds "$ROUNDS" --eval-every "$EVERY") &
+  REF_PID=$!
+  # Wait for the end; SLURM holds a requeued job for 121 s (its BeginTime) before it may start
+  # again: release it at once (StartTime=now), as an administrator could.
+  while :; do
+    st=$(lc_job_field "$JC" JobState)
+    case $st in
+      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) break ;;
+    esac
+    if [ "$st" = PENDING ] && [ "$(lc_job_field "$JC" Reason)" = BeginTime ] &&
+      [ "$(lc_job_field "$JC" Restarts)" -ge 1 ]; then
+      echo "(c) job $JC requeued (restart $(lc_job_field "$JC" Restarts)): releasing the 121 s requeue hold"
+      lc_slurm scontrol update JobId="$JC" StartTime=now || true
+    fi
+    [ "$SECONDS" -lt "$DEADLINE" ] || fail "(c) job $JC did not finish in time (state $st)"
+    sleep 1
+  done
+  { [ "$st" = COMPLETED ] && [ "$(lc_job_field "$JC" ExitCode)" = 0:0 ]; } ||
+    fail "(c) job $JC: state $st, exit code $(lc_job_field "$JC" ExitCode) (want COMPLETED 0:0)"
+  wait "$REF_PID" || fail "(c) reference run"
+  restarts=$(lc_job_field "$JC" Restarts)
+  [ "$restarts" -eq 0 ] || break
+  [ "$try" -eq 1 ] || fail "(c) job $JC finished without being stopped by its time limit, twice"
+  echo "(c) job $JC finished before the time limit's signal: submitting a run 4x longer"
+  ROUNDS=$((ROUNDS * 4))
+done
+LOG=$SUBMIT/distopt-federated-$JC.out
+check_run "$LOG" "$SUBMIT/runs/$JC" "(c) time-limit job"
+for want in "attempt 1 \(SLURM_RESTART_COUNT=unset\)" "termination 'signal'" "requeueing job $JC" \
+  "attempt 2 \(SLURM_RESTART_COUNT=1\)" "resuming from $SUBMIT/runs/$JC/checkpoint.h5" "termination 'budget'"; do
+  grep -Eq -- "$want" "$LOG" || fail "(c) log $LOG lacks /$want/"
+done
+[ -s "$SUBMIT/runs/$JC/checkpoint.h5" ] || fail "(c) no checkpoint in runs/$JC/"
+[ "$(grep -c '^# attempt' "$SUBMIT/runs/$JC/command.txt")" -eq $((restarts + 1)) ] ||
+  fail "(c) runs/$JC/command.txt should record $((restarts + 1)) attempts"
+[ "$(attr "$SUBMIT/runs/$JC/result.h5" summary rounds_done)" = "$ROUNDS" ] || fail "(c) rounds_done is not $ROUNDS"
+same_x "$SUBMIT/runs/$JC/result.h5" "$REF/c$try.h5" || fail "(c) resumed /model/x differs from the uninterrupted run"
+ok "(c) job $JC: stopped by its time limit, requeued $restarts time(s) (Restarts=$restarts), resumed, /model/x bitwise equal to the uninterrupted run"
+grep -E 'distopt-job .*(attempt|termination|requeueing|resuming)' "$LOG" | sed 's/^/     /'
+
+PASSED=1
+echo "slurm test passed in $((SECONDS - T0)) s"
