@@ -7,9 +7,11 @@
 #       compression, gossip and bilevel templates (each completes with world size 2);
 #   (b) a 3-task array: sweep.sbatch with job_scripts/sweeps/fedavg-lr.txt, each task's result
 #       bitwise equal to a direct run with its line's --lr;
-#   (c) a run longer than its time limit (--time=1, --signal=TERM@25): the ranks checkpoint on
+#   (c) a run longer than its time limit (--time=1, --signal=B:TERM@25): the ranks checkpoint on
 #       the signal, the job requeues itself and resumes (same job id, SLURM_RESTART_COUNT >= 1)
-#       until it finishes, and the result equals an uninterrupted run bitwise.
+#       until it finishes, and the result equals an uninterrupted run bitwise;
+#   (d) the same with the mpirun launcher (the fallback) and a SIGTERM to the batch shell;
+#   and a launcher that starts too few ranks fails the job before training (world-size check).
 # Usage: test_slurm.sh DISTOPT [MPIEXEC] [PYTHON]. Exit 77 (skip) if not root or SLURM, munge or
 # h5py are missing. Never asserts a wall time; every wait is bounded.
 set -euo pipefail
@@ -112,13 +114,14 @@ wait_done() {
   { [ "$st" = COMPLETED ] && [ "$(lc_job_field "$1" ExitCode)" = 0:0 ]; } ||
     fail "job $1: state $st, exit code $(lc_job_field "$1" ExitCode) (want COMPLETED 0:0)"
 }
-# check_run LOG RUN_DIR NAME: the log and the run directory hold what every job must leave.
+# check_run LOG RUN_DIR NAME [LAUNCHER]: the log and the run directory hold what every job must
+# leave; the run was launched with LAUNCHER (default srun).
 check_run() {
-  local log=$1 dir=$2 name=$3
+  local log=$1 dir=$2 name=$3 launcher=${4:-srun}
   [ -f "$log" ] || fail "$name: no log $log in the submission directory"
   local want
   for want in 'distopt-job .*: job [0-9]+ ' 'nodes [^ ]+, tasks 2' 'git commit [0-9a-f]{7,}|git commit unknown' \
-    '^# world_size = 2$' '^algorithm = ' 'world size 2 = SLURM_NTASKS: ok' 'launcher srun: srun'; do
+    '^# world_size = 2$' '^algorithm = ' 'world size 2 = SLURM_NTASKS: ok' "launcher $launcher: $launcher"; do
     grep -Eq -- "$want" "$log" || fail "$name: log $log lacks /$want/"
   done
   for f in result.h5 checkpoint.h5 config.ini command.txt resolved.ini; do
@@ -150,6 +153,19 @@ for fam in compression gossip bilevel; do
   JS[$fam]=$(lc_sbatch --ntasks=2 --time=5 "$REPO/job_scripts/$fam.sbatch" "${opts[@]}" "${COMMON[@]}") ||
     fail "sbatch $fam.sbatch"
 done
+# A launcher that starts 1 rank for a 2-task job (an srun whose MPI plugin Open MPI does not
+# speak starts singletons of world size 1): the world-size check must fail the job, before
+# training.
+mkdir -p "$WORK/shim"
+cat >"$WORK/shim/srun" <<SHIM
+#!/bin/bash
+[ "\${1:-}" = --mpi=list ] && exec $(command -v srun) "\$@"
+while [[ "\${1:-}" == --* ]]; do shift; done
+exec mpirun -np 1 "\$@"
+SHIM
+chmod +x "$WORK/shim/srun"
+JW=$(PATH="$WORK/shim:$PATH" lc_sbatch --ntasks=2 --time=5 --job-name=wrong-size "$REPO/job_scripts/federated.sbatch" \
+  --rounds 5 "${COMMON[@]}") || fail "sbatch wrong-size"
 echo "submitted: federated $JA, sweep array $JB (3 tasks), compression ${JS[compression]}, gossip ${JS[gossip]}, bilevel ${JS[bilevel]}"
 
 ref a "$FED" --rounds 20
@@ -178,28 +194,48 @@ for fam in compression gossip bilevel; do
   [ "$(attr "$SUBMIT/runs/$j/result.h5" summary termination)" != signal ] || fail "(a) $fam: stopped by signal"
   ok "(a) $fam.sbatch: job $j completed, world size 2"
 done
+st=$(lc_wait_state "$JW" 'COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL' "$(left)") || fail "job $JW did not finish"
+{ [ "$st" = FAILED ] && [ "$(lc_job_field "$JW" ExitCode)" = 3:0 ]; } ||
+  fail "wrong-size job $JW: state $st, exit code $(lc_job_field "$JW" ExitCode) (want FAILED 3:0)"
+grep -q "MPI world size check failed: distopt reported world size(s) '1' but the job has 2 tasks" \
+  "$SUBMIT/wrong-size-$JW.out" || fail "wrong-size job $JW: no world-size message in its log"
+[ ! -e "$SUBMIT/runs/$JW/result.h5" ] || fail "wrong-size job $JW trained anyway"
+ok "world-size check: job $JW with 1 rank for 2 tasks failed before training (exit 3) with the message"
 echo "single runs and array: $((SECONDS - T0)) s"
 
 # ---- (c) killed by its time limit, requeued, resumed ----
-# SLURM tests time limits every 30 s, and --signal=TERM@25 with --time=1 fires at the first test
-# at least 5 s after the start: 5-35 s into the job. The run must still be training then, so its
-# length is set from a calibration at this machine's current speed to about CAL_S seconds. If
-# the machine sped up so much that it finished before the signal, the run is made longer and
-# the job submitted again (once).
+# SLURM tests time limits every 30 s, and --signal=B:TERM@25 with --time=1 fires at the first
+# test at least 5 s after the start: 5-35 s into the job (measured: 26-31 s). The first attempt
+# must still be training then, so the run is made to last about CAL_S seconds at this machine's
+# current speed: a short calibration, then the uninterrupted reference (which measures the real
+# length; made longer if it was too short), then the job, one after the other (MPI ranks that
+# share the cores with another run slow down many times over). Heavier rounds (--local-steps
+# 100) make the length depend less on how busy the machine is.
 CAL_S=${DISTOPT_SLURM_TEST_RUN_S:-45}
-cal_rounds=200
-ref cal "$FED" --rounds $cal_rounds --eval-every $cal_rounds
-cal_wall=$(attr "$REF/cal.h5" summary wall_time)
-ROUNDS=$("$PYTHON" -c "print(max(200, min(400000, int($CAL_S * $cal_rounds / max($cal_wall, 1e-3)) // 100 * 100)))")
+LONG=(--local-steps 100)
+rounds_for() {  # rounds_for RESULT.h5 SECONDS: rounds that take SECONDS at RESULT's speed
+  "$PYTHON" - "$1" "$2" <<'PY'
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")["summary"].attrs
+r = int(float(sys.argv[2]) * int(s["rounds_done"]) / max(float(s["wall_time"]), 1e-3))
+print(max(200, min(400000, r // 100 * 100)))
+PY
+}
+ref cal "$FED" --rounds 300 --eval-every 300 "${LONG[@]}"
+ROUNDS=$(rounds_for "$REF/cal.h5" "$CAL_S")
+for try in 1 2 3; do
+  ref c "$FED" --rounds "$ROUNDS" --eval-every $((ROUNDS / 20)) "${LONG[@]}"
+  wall=$(attr "$REF/c.h5" summary wall_time)
+  echo "(c) reference: $ROUNDS rounds in $wall s"
+  "$PYTHON" -c "import sys; sys.exit(0 if $wall >= 0.8 * $CAL_S else 1)" && break
+  [ "$try" -lt 3 ] || fail "(c) could not make a run of $CAL_S s"
+  ROUNDS=$(rounds_for "$REF/c.h5" "$CAL_S")
+  rm -f "$REF/c.h5"
+done
 for try in 1 2; do
-  EVERY=$((ROUNDS / 20))
-  JC=$(lc_sbatch --ntasks=2 --time=1 --signal=TERM@25 "$REPO/job_scripts/federated.sbatch" \
-    --rounds "$ROUNDS" --eval-every "$EVERY" "${COMMON[@]}") || fail "sbatch the time-limit job"
-  echo "(c) job $JC: $ROUNDS rounds (calibration: $cal_rounds rounds in $cal_wall s), --time=1 --signal=TERM@25"
-  # The reference meanwhile, in the background (sharing the cores makes the job slower, so
-  # surer to be interrupted, and the requeue hold is released while it runs).
-  (ref "c$try" "$FED" --rounds "$ROUNDS" --eval-every "$EVERY") &
-  REF_PID=$!
+  JC=$(lc_sbatch --ntasks=2 --time=1 --signal=B:TERM@25 "$REPO/job_scripts/federated.sbatch" \
+    --rounds "$ROUNDS" --eval-every $((ROUNDS / 20)) "${LONG[@]}" "${COMMON[@]}") || fail "sbatch the time-limit job"
+  echo "(c) job $JC: $ROUNDS rounds, --time=1 --signal=B:TERM@25"
   # Wait for the end; SLURM holds a requeued job for 121 s (its BeginTime) before it may start
   # again: release it at once (StartTime=now), as an administrator could.
   while :; do
@@ -217,12 +253,14 @@ for try in 1 2; do
   done
   { [ "$st" = COMPLETED ] && [ "$(lc_job_field "$JC" ExitCode)" = 0:0 ]; } ||
     fail "(c) job $JC: state $st, exit code $(lc_job_field "$JC" ExitCode) (want COMPLETED 0:0)"
-  wait "$REF_PID" || fail "(c) reference run"
   restarts=$(lc_job_field "$JC" Restarts)
   [ "$restarts" -eq 0 ] || break
+  # The machine sped up so much that the run ended before the signal: once more, 3x longer.
   [ "$try" -eq 1 ] || fail "(c) job $JC finished without being stopped by its time limit, twice"
-  echo "(c) job $JC finished before the time limit's signal: submitting a run 4x longer"
-  ROUNDS=$((ROUNDS * 4))
+  echo "(c) job $JC finished before the time limit's signal: again with a run 3x longer"
+  ROUNDS=$((ROUNDS * 3))
+  rm -f "$REF/c.h5"
+  ref c "$FED" --rounds "$ROUNDS" --eval-every $((ROUNDS / 20)) "${LONG[@]}"
 done
 LOG=$SUBMIT/distopt-federated-$JC.out
 check_run "$LOG" "$SUBMIT/runs/$JC" "(c) time-limit job"
@@ -234,9 +272,43 @@ done
 [ "$(grep -c '^# attempt' "$SUBMIT/runs/$JC/command.txt")" -eq $((restarts + 1)) ] ||
   fail "(c) runs/$JC/command.txt should record $((restarts + 1)) attempts"
 [ "$(attr "$SUBMIT/runs/$JC/result.h5" summary rounds_done)" = "$ROUNDS" ] || fail "(c) rounds_done is not $ROUNDS"
-same_x "$SUBMIT/runs/$JC/result.h5" "$REF/c$try.h5" || fail "(c) resumed /model/x differs from the uninterrupted run"
+same_x "$SUBMIT/runs/$JC/result.h5" "$REF/c.h5" || fail "(c) resumed /model/x differs from the uninterrupted run"
 ok "(c) job $JC: stopped by its time limit, requeued $restarts time(s) (Restarts=$restarts), resumed, /model/x bitwise equal to the uninterrupted run"
 grep -E 'distopt-job .*(attempt|termination|requeueing|resuming)' "$LOG" | sed 's/^/     /'
+
+# ---- (d) the mpirun launcher, stopped by a SIGTERM to the batch shell (what B:TERM does) ----
+RD=$((ROUNDS / 4 / 100 * 100 + 100))
+JD=$(DISTOPT_LAUNCH=mpirun lc_sbatch --ntasks=2 --time=5 "$REPO/job_scripts/federated.sbatch" \
+  --rounds "$RD" --eval-every $((RD / 10)) "${LONG[@]}" "${COMMON[@]}") || fail "sbatch the mpirun job"
+LOG=$SUBMIT/distopt-federated-$JD.out
+end=$((SECONDS + $(left)))
+until grep -q 'launcher mpirun: mpirun' "$LOG" 2>/dev/null; do
+  [ "$SECONDS" -lt "$end" ] || fail "(d) job $JD did not start its run"
+  sleep 0.5
+done
+sleep 2
+lc_slurm scancel --batch --signal=TERM "$JD" || fail "(d) scancel --batch --signal=TERM $JD"
+while :; do
+  st=$(lc_job_field "$JD" JobState)
+  case $st in
+    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) break ;;
+  esac
+  if [ "$st" = PENDING ] && [ "$(lc_job_field "$JD" Reason)" = BeginTime ]; then
+    lc_slurm scontrol update JobId="$JD" StartTime=now || true
+  fi
+  [ "$SECONDS" -lt "$DEADLINE" ] || fail "(d) job $JD did not finish in time (state $st)"
+  sleep 1
+done
+{ [ "$st" = COMPLETED ] && [ "$(lc_job_field "$JD" ExitCode)" = 0:0 ]; } ||
+  fail "(d) job $JD: state $st, exit code $(lc_job_field "$JD" ExitCode) (want COMPLETED 0:0)"
+check_run "$LOG" "$SUBMIT/runs/$JD" "(d) mpirun job" mpirun
+for want in "SIGTERM \(time limit or preemption\)" "termination 'signal'" "requeueing job $JD" \
+  "attempt 2 \(SLURM_RESTART_COUNT=1\)" "resuming from" "termination 'budget'"; do
+  grep -Eq -- "$want" "$LOG" || fail "(d) log $LOG lacks /$want/"
+done
+ref d "$FED" --rounds "$RD" --eval-every $((RD / 10)) "${LONG[@]}"
+same_x "$SUBMIT/runs/$JD/result.h5" "$REF/d.h5" || fail "(d) resumed /model/x differs from the uninterrupted run"
+ok "(d) job $JD (mpirun): SIGTERM to the batch shell, checkpoint, requeued, resumed, /model/x bitwise equal"
 
 PASSED=1
 echo "slurm test passed in $((SECONDS - T0)) s"

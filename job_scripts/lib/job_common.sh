@@ -12,11 +12,12 @@
 #   3. checks, before training, that distopt's MPI world size equals SLURM_NTASKS (a launcher
 #      without PMI support starts N singletons of size 1 that would each train alone);
 #   4. launches with srun (PMIx by default) or, where srun cannot launch Open MPI, mpirun;
-#   5. on SIGTERM (#SBATCH --signal=TERM@secs before the time limit, or preemption) the ranks
-#      finish their round, write the checkpoint and the result file (termination "signal") and
-#      exit 0; the job then requeues itself (scontrol requeue, same job id), and the next attempt
-#      (SLURM_RESTART_COUNT >= 1) finds runs/<job id>/checkpoint.h5 and continues with --resume,
-#      exactly where the run stopped;
+#   5. on SIGTERM (#SBATCH --signal=B:TERM@secs before the time limit, which the batch shell
+#      passes on to the ranks; --signal=TERM@secs, straight to the ranks under srun; preemption)
+#      the ranks finish their round, write the checkpoint and the result file (termination
+#      "signal") and exit 0; the job then requeues itself (scontrol requeue, same job id), and the
+#      next attempt (SLURM_RESTART_COUNT >= 1) finds runs/<job id>/checkpoint.h5 and continues
+#      with --resume, exactly where the run stopped;
 #   6. exits with the launcher's status.
 #
 # Environment (all optional):
@@ -81,6 +82,38 @@ dj_set_launcher() {
     *) dj_die "DISTOPT_LAUNCH=$1: expected auto, srun or mpirun" 2 ;;
   esac
   DJ_LAUNCHER=$1
+}
+
+# SIGTERM to the batch shell (#SBATCH --signal=B:TERM@secs before the time limit; preemption):
+# pass it on to the ranks, which finish their round, checkpoint and exit 0. Not to srun itself:
+# srun answers SIGTERM by killing its tasks. scancel without --batch signals the job's steps,
+# i.e. the ranks under srun; mpirun forwards a SIGTERM to every rank.
+DJ_STOP=0
+DJ_TRAPS=0
+DJ_CHILD=""
+dj_on_term() {
+  DJ_STOP=1
+  DJ_TRAPS=$((DJ_TRAPS + 1))
+  dj_log "SIGTERM (time limit or preemption): asking the ranks to checkpoint and stop"
+  [ -n "$DJ_CHILD" ] || return 0
+  if [ "$DJ_LAUNCHER" = srun ]; then
+    timeout 30 scancel --signal=TERM "$SLURM_JOB_ID" || dj_log "warning: scancel --signal=TERM failed"
+  else
+    kill -TERM "$DJ_CHILD" 2>/dev/null || true
+  fi
+}
+
+# Waits for the launcher started in the background (bash runs a trap only between commands, or
+# when it interrupts `wait`: hence the background launch) and returns its exit status.
+dj_wait_child() {
+  local st n
+  while :; do
+    n=$DJ_TRAPS
+    st=0
+    wait "$DJ_CHILD" || st=$?
+    # Interrupted by the trap while the launcher still runs: wait again for its real status.
+    { [ "$DJ_TRAPS" != "$n" ] && [ "$st" -gt 128 ]; } || return "$st"
+  done
 }
 
 # Runs `distopt train ... --print-config` with the launcher: prints the resolved options into
@@ -194,6 +227,7 @@ distopt_job() {
     run_args+=(--resume "$ckpt")
   fi
 
+  trap dj_on_term TERM
   dj_preflight "${run_args[@]}"
   dj_log "launcher $DJ_LAUNCHER: ${DJ_LAUNCH[*]}"
   {
@@ -204,30 +238,52 @@ distopt_job() {
   } >>"$DJ_RUN_DIR/command.txt"
 
   # ---- the run ----
-  local status=0 started
+  local status=0 started term=""
   started=$(date +%s)
-  "${DJ_LAUNCH[@]}" "$DISTOPT_BIN" train "${run_args[@]}" || status=$?
-  local term=""
-  # A result file written by this attempt says how the run ended (an older one is stale).
-  if [ -e "$out" ] && [ "$(stat -c %Y "$out")" -ge "$started" ]; then term=$(dj_termination "$out"); fi
-  dj_log "launcher exited with status $status, termination '${term:-no result file}'"
+  if [ "$DJ_STOP" = 0 ]; then
+    "${DJ_LAUNCH[@]}" "$DISTOPT_BIN" train "${run_args[@]}" &
+    DJ_CHILD=$!
+    dj_wait_child || status=$?
+    DJ_CHILD=""
+    # A result file written by this attempt says how the run ended (an older one is stale).
+    if [ -e "$out" ] && [ "$(stat -c %Y "$out")" -ge "$started" ]; then term=$(dj_termination "$out"); fi
+    dj_log "launcher exited with status $status, termination '${term:-no result file}'"
+  else
+    # The signal came before training started: nothing new to save.
+    dj_log "stopped before the run started"
+    term=signal
+    status=0
+  fi
 
   if [ "$term" = signal ]; then
     # mpirun exits 1 when it forwarded the signal although every rank checkpointed and exited 0.
     [ "$status" -eq 0 ] || dj_log "status $status ignored: the ranks stopped by signal and wrote $ckpt"
-    [ -e "$ckpt" ] || dj_die "stopped by signal but no checkpoint $ckpt" 1
-    if [ "${DISTOPT_REQUEUE:-1}" = 1 ] && [ -n "${SLURM_JOB_ID:-}" ]; then
-      dj_log "stopped by signal with checkpoint $ckpt: requeueing job $SLURM_JOB_ID (restart $((restarts + 1)) will resume)"
-      # The controller ends this attempt now (the job goes back to PENDING under the same id):
-      # nothing after this line is guaranteed to run.
-      scontrol requeue "$SLURM_JOB_ID" || dj_die "scontrol requeue $SLURM_JOB_ID failed; \
-resubmit with DISTOPT_RUN_ID=$run_id to resume from $ckpt" 1
-    else
-      dj_log "stopped by signal with checkpoint $ckpt; resubmit with DISTOPT_RUN_ID=$run_id to resume"
-    fi
+    dj_requeue "$run_id" "$ckpt" "$restarts"
+    return 0
+  fi
+  if [ "$DJ_STOP" = 1 ] && [ -z "$term" ]; then
+    # SIGTERM came while the ranks were still starting (before distopt could catch it): this
+    # attempt saved nothing, and the next one starts from the last checkpoint, if any.
+    dj_log "the ranks ended with status $status without a result after SIGTERM: requeueing anyway"
+    dj_requeue "$run_id" "$ckpt" "$restarts"
     return 0
   fi
   return "$status"
+}
+
+# Puts the running job back in the queue under the same id; its next attempt resumes.
+dj_requeue() {
+  local run_id=$1 ckpt=$2 restarts=$3
+  if [ "${DISTOPT_REQUEUE:-1}" != 1 ] || [ -z "${SLURM_JOB_ID:-}" ]; then
+    dj_log "stopped by signal (checkpoint $ckpt); resubmit with DISTOPT_RUN_ID=$run_id to resume"
+    return 0
+  fi
+  dj_log "stopped by signal (checkpoint $ckpt): requeueing job $SLURM_JOB_ID (restart $((restarts + 1)) resumes)"
+  # The controller ends this attempt now and the job waits in PENDING under the same id (SLURM
+  # holds a requeued job about two minutes before it may start again).
+  timeout 60 scontrol requeue "$SLURM_JOB_ID" ||
+    dj_log "warning: scontrol requeue $SLURM_JOB_ID failed (already requeued by SLURM, e.g. preempted with \
+PreemptMode=REQUEUE? or the cluster forbids requeue); otherwise resubmit with DISTOPT_RUN_ID=$run_id"
 }
 
 # distopt_sweep_task PARAMS_FILE [CONFIG.ini] [--key value ...]: array task i runs line i of
