@@ -131,6 +131,36 @@ check_run() {
   [ "$(attr "$dir/result.h5" config world_size)" = 2 ] || fail "$name: result world_size is not 2"
 }
 
+# wait_requeued JOB NAME: waits (bounded) for a job that may be requeued, until it ends, and
+# fails unless it COMPLETED with exit code 0:0. SLURM holds a requeued job for 121 s (its
+# BeginTime); it is released sooner (StartTime=now), as an administrator could, but only 3 s
+# after the requeue: slurmd refuses a job credential created in the second in which the previous
+# attempt's credential was revoked ("Job credential revoked", the job then FAILS), which is
+# what the hold protects against.
+wait_requeued() {
+  local job=$1 name=$2 st held=""
+  while :; do
+    st=$(lc_job_field "$job" JobState)
+    case $st in
+      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) break ;;
+    esac
+    if [ "$st" = PENDING ] && [ "$(lc_job_field "$job" Reason)" = BeginTime ]; then
+      [ -n "$held" ] || held=$SECONDS
+      if [ $((SECONDS - held)) -ge 3 ]; then
+        echo "$name job $job requeued (restart $(lc_job_field "$job" Restarts)): releasing the 121 s requeue hold"
+        lc_slurm scontrol update JobId="$job" StartTime=now || true
+        held=""
+      fi
+    else
+      held=""
+    fi
+    [ "$SECONDS" -lt "$DEADLINE" ] || fail "$name job $job did not finish in time (state $st)"
+    sleep 1
+  done
+  { [ "$st" = COMPLETED ] && [ "$(lc_job_field "$job" ExitCode)" = 0:0 ]; } ||
+    fail "$name job $job: state $st, exit code $(lc_job_field "$job" ExitCode) (want COMPLETED 0:0)"
+}
+
 # ---- the cluster ----
 lc_start || fail "local SLURM cluster did not come up (status $?)"
 cd "$SUBMIT"
@@ -201,6 +231,19 @@ grep -q "MPI world size check failed: distopt reported world size(s) '1' but the
   "$SUBMIT/wrong-size-$JW.out" || fail "wrong-size job $JW: no world-size message in its log"
 [ ! -e "$SUBMIT/runs/$JW/result.h5" ] || fail "wrong-size job $JW trained anyway"
 ok "world-size check: job $JW with 1 rank for 2 tasks failed before training (exit 3) with the message"
+
+# A first attempt whose runs/<job id>/ is taken (job ids repeat across clusters) must refuse.
+JX=$(lc_sbatch --ntasks=2 --time=5 --hold --job-name=taken "$REPO/job_scripts/federated.sbatch" --rounds 5 "${COMMON[@]}") ||
+  fail "sbatch taken"
+mkdir -p "$SUBMIT/runs/$JX"
+cp "$SUBMIT/runs/$JA/result.h5" "$SUBMIT/runs/$JX/result.h5"
+lc_slurm scontrol release "$JX" || fail "scontrol release $JX"
+st=$(lc_wait_state "$JX" 'COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL' "$(left)") || fail "job $JX did not finish"
+{ [ "$st" = FAILED ] && [ "$(lc_job_field "$JX" ExitCode)" = 2:0 ]; } ||
+  fail "job $JX with a taken run directory: state $st, exit code $(lc_job_field "$JX" ExitCode) (want FAILED 2:0)"
+grep -q "already holds a run, but this is the job's first attempt" "$SUBMIT/taken-$JX.out" ||
+  fail "job $JX: no message about the taken run directory"
+ok "job $JX refused the run directory it found taken (exit 2)"
 echo "single runs and array: $((SECONDS - T0)) s"
 
 # ---- (c) killed by its time limit, requeued, resumed ----
@@ -236,23 +279,7 @@ for try in 1 2; do
   JC=$(lc_sbatch --ntasks=2 --time=1 --signal=B:TERM@25 "$REPO/job_scripts/federated.sbatch" \
     --rounds "$ROUNDS" --eval-every $((ROUNDS / 20)) "${LONG[@]}" "${COMMON[@]}") || fail "sbatch the time-limit job"
   echo "(c) job $JC: $ROUNDS rounds, --time=1 --signal=B:TERM@25"
-  # Wait for the end; SLURM holds a requeued job for 121 s (its BeginTime) before it may start
-  # again: release it at once (StartTime=now), as an administrator could.
-  while :; do
-    st=$(lc_job_field "$JC" JobState)
-    case $st in
-      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) break ;;
-    esac
-    if [ "$st" = PENDING ] && [ "$(lc_job_field "$JC" Reason)" = BeginTime ] &&
-      [ "$(lc_job_field "$JC" Restarts)" -ge 1 ]; then
-      echo "(c) job $JC requeued (restart $(lc_job_field "$JC" Restarts)): releasing the 121 s requeue hold"
-      lc_slurm scontrol update JobId="$JC" StartTime=now || true
-    fi
-    [ "$SECONDS" -lt "$DEADLINE" ] || fail "(c) job $JC did not finish in time (state $st)"
-    sleep 1
-  done
-  { [ "$st" = COMPLETED ] && [ "$(lc_job_field "$JC" ExitCode)" = 0:0 ]; } ||
-    fail "(c) job $JC: state $st, exit code $(lc_job_field "$JC" ExitCode) (want COMPLETED 0:0)"
+  wait_requeued "$JC" "(c)"
   restarts=$(lc_job_field "$JC" Restarts)
   [ "$restarts" -eq 0 ] || break
   # The machine sped up so much that the run ended before the signal: once more, 3x longer.
@@ -288,19 +315,7 @@ until grep -q 'launcher mpirun: mpirun' "$LOG" 2>/dev/null; do
 done
 sleep 2
 lc_slurm scancel --batch --signal=TERM "$JD" || fail "(d) scancel --batch --signal=TERM $JD"
-while :; do
-  st=$(lc_job_field "$JD" JobState)
-  case $st in
-    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED) break ;;
-  esac
-  if [ "$st" = PENDING ] && [ "$(lc_job_field "$JD" Reason)" = BeginTime ]; then
-    lc_slurm scontrol update JobId="$JD" StartTime=now || true
-  fi
-  [ "$SECONDS" -lt "$DEADLINE" ] || fail "(d) job $JD did not finish in time (state $st)"
-  sleep 1
-done
-{ [ "$st" = COMPLETED ] && [ "$(lc_job_field "$JD" ExitCode)" = 0:0 ]; } ||
-  fail "(d) job $JD: state $st, exit code $(lc_job_field "$JD" ExitCode) (want COMPLETED 0:0)"
+wait_requeued "$JD" "(d)"
 check_run "$LOG" "$SUBMIT/runs/$JD" "(d) mpirun job" mpirun
 for want in "SIGTERM \(time limit or preemption\)" "termination 'signal'" "requeueing job $JD" \
   "attempt 2 \(SLURM_RESTART_COUNT=1\)" "resuming from" "termination 'budget'"; do

@@ -215,6 +215,13 @@ distopt_job() {
   # ---- this attempt: fresh, resumed, or nothing left to do ----
   local out=$DJ_RUN_DIR/result.h5 ckpt=$DJ_RUN_DIR/checkpoint.h5
   local run_args=(--config "$DJ_RUN_DIR/config.ini" "$@" --output "$out" --checkpoint "$ckpt")
+  # A first attempt finds an empty run directory. Anything there means the id is not this job's
+  # (job ids repeat across clusters sharing a file system, or after a controller reset): refuse
+  # rather than resume or skip someone else's run, unless DISTOPT_RUN_ID named it on purpose.
+  if [ "$restarts" -eq 0 ] && [ -z "${DISTOPT_RUN_ID:-}" ] && { [ -e "$out" ] || [ -e "$ckpt" ]; }; then
+    dj_die "$DJ_RUN_DIR already holds a run, but this is the job's first attempt: set \
+DISTOPT_RUN_ID=$run_id to continue that run, or DISTOPT_RUNS_DIR to use another directory" 2
+  fi
   local before=""
   [ ! -e "$out" ] || before=$(dj_termination "$out")
   if [ -n "$before" ] && [ "$before" != signal ]; then
