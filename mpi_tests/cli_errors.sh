@@ -173,5 +173,30 @@ warns "gossip.ini" "" -- "${C[@]}" --config "$SRC/configs/gossip.ini"
 warns "ef21-topk.ini" "" -- "${C[@]}" --config "$SRC/configs/ef21-topk.ini"
 warns "bsvrb2-multitask.ini" "" -- "${C[@]}" --config "$SRC/configs/bsvrb2-multitask.ini"
 
+# --print-config (what the job scripts log and check): the resolved options as INI lines and one
+# "# world_size = N" line from rank 0, no training, no file written even if --output exists;
+# bad input is still an error; the printed file, given as --config, resolves to the same.
+run2 "${BASE[@]}" --lr 0.25 --output exists-np2.h5 --print-config >pc.txt 2>err.txt
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c '^# world_size = 2$' pc.txt)" -eq 1 ] && grep -qx 'lr = 0.25' pc.txt &&
+  grep -qx 'rounds = 2' pc.txt && ! grep -q '^config = ' pc.txt; then
+  pass=$((pass + 1))
+  echo "ok   --print-config prints the resolved options and world size 2"
+else
+  fail=$((fail + 1))
+  echo "FAIL --print-config: rc $rc"
+  head -5 pc.txt err.txt
+fi
+run2 train --config pc.txt --print-config >pc2.txt 2>err.txt
+if cmp -s pc.txt pc2.txt; then
+  pass=$((pass + 1))
+  echo "ok   --print-config output used as --config resolves to the same options"
+else
+  fail=$((fail + 1))
+  echo "FAIL --print-config output as --config differs:"
+  diff pc.txt pc2.txt | head -10
+fi
+expect "--print-config, unknown option" "--no-such-option" -- "${BASE[@]}" --print-config --no-such-option 1
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

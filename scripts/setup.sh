@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package distopt needs. Idempotent: packages already present are skipped,
+# Installs every Debian package distopt needs (SLURM and munge only for the CTest `slurm`, which
+# runs the job scripts on a private one-node cluster). Idempotent: packages already present are skipped,
 # and apt-get runs only when something is missing.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config git
@@ -8,7 +9,8 @@ PKGS=(build-essential cmake pkg-config git
       libgtest-dev libbenchmark-dev
       dataset-fashion-mnist
       doxygen graphviz
-      python3 python3-matplotlib python3-h5py python3-numpy)
+      python3 python3-matplotlib python3-h5py python3-numpy
+      slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "distopt/core/error.hpp"
+#include "distopt/core/version.hpp"
 #include "distopt/data/load.hpp"
 #include "distopt/io/hdf5.hpp"
 #include "distopt/method/agent_weights.hpp"
@@ -99,6 +101,18 @@ std::string strip_h5(const std::string& path) {
 }
 
 }  // namespace
+
+void print_resolved_config(std::ostream& out, const Config& config, int world_size) {
+  out << "# distopt " << version() << " (" << git_commit() << ")\n";
+  out << "# world_size = " << world_size << "\n";
+  for (const auto& [key, value] : config.values()) {
+    // `config` would make the printed file include itself; empty values are the "not set"
+    // defaults, which an INI line cannot spell.
+    if (key == "config" || value.empty()) continue;
+    out << key << " = " << value << "\n";
+  }
+  out.flush();
+}
 
 ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
                                  const std::vector<TrainerCallback*>& callbacks) {
@@ -300,6 +314,10 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
 }
 
 int train_command(Communicator& comm, const std::vector<std::string>& args) {
+  // From the start, not only once training begins: a SIGTERM that arrives while the data load
+  // (a batch job's time-limit warning, a preemption) then stops the run after its first round
+  // with a checkpoint and exit 0, instead of killing the rank with nothing saved.
+  install_stop_signal_handlers();
   const auto options = train_options();
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
@@ -309,6 +327,13 @@ int train_command(Communicator& comm, const std::vector<std::string>& args) {
   }
   Config config;
   comm.agree_on_errors([&] { config = Config::parse(options, args); });
+  if (std::find(args.begin(), args.end(), "--print-config") != args.end()) {
+    // What a job script logs before it starts training: the options as this binary resolves
+    // them (defaults included) and the world size the launcher gave it. Nothing is read or
+    // checked beyond the parse, so it also works when --output or --resume files exist.
+    if (comm.is_root()) print_resolved_config(std::cout, config, comm.size());
+    return kExitOk;
+  }
   run_experiment(comm, config);
   return kExitOk;
 }

@@ -57,6 +57,10 @@ void add_common_options(po::options_description& d) {
 po::options_description train_options() {
   po::options_description d("distopt train options");
   d.add_options()("help,h", "show the options");
+  // A flag of the command, not an option of the run: never recorded in result files.
+  d.add_options()("print-config",
+                  "print the resolved options (INI lines, usable as --config) and the MPI world "
+                  "size, then exit without training");
   add_common_options(d);
   add_method_options(d);
   return d;

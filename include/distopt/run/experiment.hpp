@@ -1,6 +1,7 @@
 #pragma once
 // Experiment assembly: config -> data -> model -> method -> Trainer -> result file. This is what
 // `distopt train` runs, and what a library user calls to run a configured experiment in-process.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,14 @@ struct ExperimentOutcome {
 ExperimentOutcome run_experiment(Communicator& comm, const Config& config,
                                  const std::vector<TrainerCallback*>& callbacks = {});
 
+/// Writes `config`'s resolved options as INI lines (`key = value`, sorted, without `config` and
+/// empty values), after two comment lines: the version and git commit, and
+/// `# world_size = N`. This is `distopt train --print-config` (rank 0 prints).
+void print_resolved_config(std::ostream& out, const Config& config, int world_size);
+
 /// Collective: `distopt train [--config FILE] [--key value ...]` (run_experiment on the parsed
-/// Config). Returns 0 (also for --help, which rank 0 prints); bad input throws on every rank.
+/// Config). Returns 0 (also for --help and --print-config, which rank 0 prints); bad input
+/// throws on every rank.
 int train_command(Communicator& comm, const std::vector<std::string>& args);
 
 }  // namespace distopt
