@@ -15,6 +15,18 @@ pass=0
 # At 2 ranks, or at NP ranks for `NP=<n> expect ...`.
 run2() { timeout 120 "$MPIEXEC" -np "${NP:-2}" --oversubscribe "$DISTOPT" "$@"; }
 
+# record OK(1|0) OK_TEXT FAIL_TEXT: counts the case and prints its line (stderr of err.txt on failure).
+record() {
+  if [ "$1" -eq 1 ]; then
+    pass=$((pass + 1))
+    echo "ok   $2"
+  else
+    fail=$((fail + 1))
+    echo "FAIL $3"
+    sed 's/^/     stderr: /' err.txt | head -20
+  fi
+}
+
 # expect NAME EXPECTED_SUBSTRING -- ARGS...
 expect() {
   local name=$1 want=$2
@@ -24,14 +36,10 @@ expect() {
   local rc=$?
   local dt=$((($(date +%s%N) - t0) / 1000000))
   local lines=$(grep -c '^distopt: error:' err.txt)
-  if [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" err.txt; then
-    pass=$((pass + 1))
-    echo "ok   $name (np ${NP:-2}, ${dt} ms): $(grep '^distopt: error:' err.txt)"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name: rc=$rc error-lines=$lines time=${dt}ms (want rc 2, one line containing '$want')"
-    sed 's/^/     stderr: /' err.txt | head -20
-  fi
+  local ok=0
+  [ "$rc" -eq 2 ] && [ "$lines" -eq 1 ] && grep -q -- "$want" err.txt && ok=1
+  record $ok "$name (np ${NP:-2}, ${dt} ms): $(grep '^distopt: error:' err.txt)" \
+    "$name: rc=$rc error-lines=$lines time=${dt}ms (want rc 2, one line containing '$want')"
 }
 
 printf "no-such-key = 1\n" > bad.ini
@@ -152,15 +160,11 @@ warns() {  # warns NAME EXPECTED_WARNING_OR_EMPTY -- ARGS...
   shift 3
   run2 "$@" >out.txt 2>err.txt
   local rc=$? lines=$(grep -c '^distopt: warning:' err.txt)
-  if [ "$rc" -eq 0 ] && { { [ -z "$want" ] && [ "$lines" -eq 0 ]; } ||
-      { [ -n "$want" ] && [ "$lines" -eq 1 ] && grep -qxF -- "$want" err.txt; }; }; then
-    pass=$((pass + 1))
-    echo "ok   $name: ${want:-no warning}"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name: rc=$rc warning-lines=$lines (want rc 0, '${want:-no warning}')"
-    sed 's/^/     stderr: /' err.txt | head -5
-  fi
+  local ok=0
+  [ "$rc" -eq 0 ] && { { [ -z "$want" ] && [ "$lines" -eq 0 ]; } ||
+      { [ -n "$want" ] && [ "$lines" -eq 1 ] && grep -qxF -- "$want" err.txt; }; } && ok=1
+  record $ok "$name: ${want:-no warning}" \
+    "$name: rc=$rc warning-lines=$lines (want rc 0, '${want:-no warning}')"
 }
 W=(train --agents 4 --rounds 2 --log-format none --output none)
 warns "--prox-mu with fedavg" "distopt: warning: option --prox-mu is ignored by --algorithm fedavg" -- "${W[@]}" --algorithm fedavg --prox-mu 0.1

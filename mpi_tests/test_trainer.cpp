@@ -66,7 +66,8 @@ struct TrainRun {
   Summary summary;
 };
 
-TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
+TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt,
+               const std::vector<TrainerCallback*>& callbacks = {}) {
   const Placement pl(kAgents, comm.size(), comm.rank());
   LocalData data = make_local(pl);
   Regularization reg;
@@ -77,6 +78,7 @@ TrainRun train(Communicator& comm, const Config& cfg, TrainerOptions topt) {
       comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")), w};
   auto algo = make_algorithm(cfg, ctx);
   Trainer t(ctx, *algo, std::move(topt));
+  for (auto* cb : callbacks) t.add_callback(cb);
   TrainRun r;
   r.summary = t.run();
   r.x = algo->model();
@@ -289,26 +291,6 @@ struct CountingCallback : TrainerCallback {
   }
 };
 
-TrainRun train_with(Communicator& comm, const Config& cfg, TrainerOptions topt,
-                    const std::vector<TrainerCallback*>& callbacks) {
-  const Placement pl(kAgents, comm.size(), comm.rank());
-  LocalData data = make_local(pl);
-  Regularization reg;
-  reg.l2 = cfg.get_double("l2");
-  auto obj = make_objective("logistic", kDim, 2, Task::kBinary, reg);
-  std::vector<double> w(kAgents, 1.0 / kAgents);
-  RunContext ctx{
-      comm, *obj, data, pl, cfg.get_uint("seed"), reduction_from_string(cfg.get("reduction")), w};
-  auto algo = make_algorithm(cfg, ctx);
-  Trainer t(ctx, *algo, std::move(topt));
-  for (auto* cb : callbacks) t.add_callback(cb);
-  TrainRun r;
-  r.summary = t.run();
-  r.x = algo->model();
-  r.log = t.log();
-  return r;
-}
-
 /// The message of the CollectiveInputError `f` throws (on every rank), or "no error".
 std::string collective_error(const std::function<void()>& f) {
   try {
@@ -337,7 +319,7 @@ TEST(Trainer, RoundEndHookSeesEveryRoundAndChangesNoResult) {
   std::string drawn;
   {
     ProgressLine line(sink, true, 12, "loss", 0.0);
-    const TrainRun observed = train_with(comm, cfg, trainer_options_from(cfg), {&line, &counter});
+    const TrainRun observed = train(comm, cfg, trainer_options_from(cfg), {&line, &counter});
     EXPECT_EQ(observed.x, plain.x) << "observing the rounds must not change the model";
     EXPECT_EQ(observed.log.column("loss"), plain.log.column("loss"));
   }
@@ -364,7 +346,7 @@ TEST(Trainer, UnknownTargetMetricOrShowIsRejectedBeforeTheFirstRound) {
   auto cfg = make_config({{"rounds", "50"}, {"target-metric", "dist_to_opt<1e-6"}});
   CountingCallback counter;
   const std::string msg =
-      collective_error([&] { train_with(comm, cfg, trainer_options_from(cfg), {&counter}); });
+      collective_error([&] { train(comm, cfg, trainer_options_from(cfg), {&counter}); });
   EXPECT_EQ(msg.rfind("--target-metric: 'dist_to_opt' is not a metric of method gd (available: "
                       "round, loss, grad_norm_sq",
                       0),
@@ -377,15 +359,14 @@ TEST(Trainer, UnknownTargetMetricOrShowIsRejectedBeforeTheFirstRound) {
   auto plain = make_config({{"rounds", "50"}});
   CountingCallback picky;
   if (comm.rank() == 0) picky.reject = "grad_evals";
-  EXPECT_EQ(
-      collective_error([&] { train_with(comm, plain, trainer_options_from(plain), {&picky}); }),
-      "--show: rejected grad_evals");
+  EXPECT_EQ(collective_error([&] { train(comm, plain, trainer_options_from(plain), {&picky}); }),
+            "--show: rejected grad_evals");
   EXPECT_TRUE(picky.rounds_ended.empty());
 
   // TablePrinter checks --show names on every rank, printing or not.
   TablePrinter table(stdout, false, {"loss", "nosuch"});
   EXPECT_EQ(collective_error([&] {
-              train_with(comm, plain, trainer_options_from(plain), {&table});
+              train(comm, plain, trainer_options_from(plain), {&table});
             }).rfind("--show: no metric 'nosuch' in this run (available: round, loss,", 0),
             0u);
 }
