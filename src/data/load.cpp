@@ -141,6 +141,11 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
   const Index hi = std::min(T, block_hi * kTestBlockRows);
   out.test_first = lo;
   std::vector<Index> test_mine(test_rows.begin() + lo, test_rows.begin() + hi);
+  if (!src->sparse()) {
+    fits("this rank's " + std::to_string(test_mine.size()) + " dense test rows of " +
+             std::to_string(src->n_features()) + " features",
+         test_mine.size(), static_cast<std::uint64_t>(src->n_features()) * sizeof(double));
+  }
   out.test = read_in_order(*src, test_split, test_mine);
   return out;
 }
