@@ -192,6 +192,7 @@ std::unique_ptr<DataSource> open_synthetic(const SourceArgs& a) {
   d.seed = a.options.seed;
   d.test_fraction = a.options.test_fraction;
   d.clients = a.options.agents;
+  d.max_memory = a.options.max_memory;
   return std::make_unique<SyntheticSource>(make_synthetic(a.spec, d));
 }
 
