@@ -45,6 +45,19 @@ for name, rows, cols in (("wide.h5", 20, 100000000000), ("tall.h5", 100000000000
         g = f.create_group("train")
         g.create_dataset("X", shape=(rows, cols), dtype="f8", chunks=(1, min(cols, 1024)))
         g.create_dataset("y", shape=(rows,), dtype="f8", chunks=(min(rows, 1024),))
+# CSR features with an infinity in row 3 (column 1).
+with h5py.File("csr_inf.h5", "w") as f:
+    f.attrs["schema_version"] = np.int64(1)
+    f.attrs["task"] = "regression"
+    f.attrs["n_features"] = np.int64(3)
+    f.attrs["n_classes"] = np.int64(1)
+    x = f.create_group("train/X")
+    x.attrs["shape"] = np.array([20, 3], dtype=np.int64)
+    data = np.ones(20); data[3] = np.inf
+    x.create_dataset("data", data=data)
+    x.create_dataset("indices", data=np.array([i % 3 for i in range(20)], dtype=np.int64))
+    x.create_dataset("indptr", data=np.arange(21, dtype=np.int64))
+    f.create_dataset("train/y", data=y)
 # A result-like file whose /model/x holds a NaN, for --init.
 with h5py.File("init_nan.h5", "w") as f:
     f.create_dataset("model/x", data=np.array([0.0, np.nan] + [0.0] * 58))
