@@ -16,6 +16,8 @@
 #include "distopt/data/idx.hpp"
 #include "distopt/data/libsvm.hpp"
 #include "distopt/data/load.hpp"
+#include "distopt/data/local_data.hpp"
+#include "distopt/data/memory_budget.hpp"
 #include "distopt/data/minibatch.hpp"
 #include "distopt/data/partition.hpp"
 #include "distopt/data/source.hpp"
@@ -173,6 +175,102 @@ TEST(Libsvm, BadLinesAreNamed) {
     const auto msg = error_of<FileError>([&] { parse_libsvm(dir + "/bad.txt"); });
     EXPECT_CONTAINS(msg, want);
     EXPECT_CONTAINS(msg, "bad.txt");
+  }
+}
+
+// ---------------------------------------------------------------- bounded inputs
+
+TEST(MemoryBudget, ProductsOverflowAndSizesParse) {
+  EXPECT_EQ(checked_mul(1u << 20, 1u << 20), std::uint64_t{1} << 40);
+  EXPECT_FALSE(checked_mul(std::uint64_t{1} << 32, std::uint64_t{1} << 32));
+  EXPECT_FALSE(checked_mul(4294967295u, checked_mul(4294967295u, 60000).value_or(0)));
+  EXPECT_EQ(checked_mul(0, ~std::uint64_t{0}), 0u);
+  EXPECT_EQ(parse_memory_size("max-memory", "auto"), 0u);
+  EXPECT_EQ(parse_memory_size("max-memory", "512"), 512u);
+  EXPECT_EQ(parse_memory_size("max-memory", "1K"), 1024u);
+  EXPECT_EQ(parse_memory_size("max-memory", "2MiB"), 2u << 20);
+  EXPECT_EQ(parse_memory_size("max-memory", "1.5g"), 3u << 29);
+  EXPECT_EQ(parse_memory_size("max-memory", "1T"), std::uint64_t{1} << 40);
+  for (const char* bad : {"12X", "-1", "0", "G", "1KX", "1e30"}) {
+    SCOPED_TRACE(bad);
+    try {
+      parse_memory_size("max-memory", bad);
+      ADD_FAILURE() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.key(), "max-memory");
+    }
+  }
+  EXPECT_EQ(format_bytes(800000000000), "745 GiB");
+  EXPECT_EQ(format_bytes(1024), "1.00 KiB");
+  EXPECT_EQ(format_bytes(12), "12 B");
+  EXPECT_GT(default_max_memory(), 0u);
+  EXPECT_EQ(effective_max_memory(0), default_max_memory());
+  EXPECT_FALSE(memory_excess("x", 1000, 8, 8000));
+  EXPECT_CONTAINS(*memory_excess("x", 1001, 8, 8000),
+                  "x needs 7.82 KiB, more than --max-memory 7.81 KiB");
+  EXPECT_CONTAINS(*memory_excess("x", std::uint64_t{1} << 62, 8, 0), "more than 2^64 bytes");
+}
+
+TEST(Libsvm, SizesAndValuesAreBounded) {
+  const auto dir = private_dir();
+  const auto path = dir + "/bounds.txt";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"1 1:1\n-1 100000000000:1\n",
+       "line 2: feature index 100000000000: a 100000000000-dimensional"},
+      {"1 99999999999999999999:1\n",
+       "line 1: feature index 99999999999999999999 does not fit in 64 bits"},
+      {"1 1:1 2:inf\n", "line 1: feature 2 is inf"},
+      {"1 1:1\n-nan 2:1\n", "line 2: label -nan"},
+  };
+  for (const auto& [text, want] : cases) {
+    write_text(path, text);
+    const auto msg = error_of<FileError>([&] { parse_libsvm(path); });
+    EXPECT_CONTAINS(msg, want);
+    EXPECT_CONTAINS(msg, "bounds.txt");
+  }
+  // A 5e7-dimensional model (400 MB) is accepted within the budget and refused beyond it; the
+  // CSR matrix itself stays small either way.
+  write_text(path, "1 1:1\n-1 50000000:1\n");
+  EXPECT_EQ(parse_libsvm(path, std::uint64_t{1} << 30).X.cols(), 50000000);
+  EXPECT_CONTAINS(error_of<FileError>([&] { parse_libsvm(path, 100 << 20); }),
+                  "more than --max-memory 100 MiB");
+  // Nonzeros: 16 bytes each, refused at the line that crosses the budget.
+  write_text(path, "1 1:1 2:1\n1 1:1 2:1\n1 1:1 2:1\n");
+  EXPECT_CONTAINS(error_of<FileError>([&] { parse_libsvm(path, 70); }), "line 3: the 6 nonzeros");
+  EXPECT_CONTAINS(error_of<FileError>([&] { read_libsvm(path, "", std::nullopt, 1000, 1024); }),
+                  "features=1000");
+}
+
+TEST(Idx, DimensionsAreCheckedBeforeAllocating) {
+  const auto dir = private_dir();
+  const auto write_idx = [&](const std::vector<std::uint32_t>& dims) {
+    std::ofstream f(dir + "/dims.idx", std::ios::binary);
+    f.put(0).put(0).put(8).put(static_cast<char>(dims.size()));
+    for (auto d : dims) {
+      for (int s = 24; s >= 0; s -= 8) f.put(static_cast<char>((d >> s) & 0xff));
+    }
+  };
+  write_idx({60000, 4294967295u, 4294967295u});
+  EXPECT_CONTAINS(error_of<FileError>([&] { read_idx(dir + "/dims.idx"); }),
+                  "IDX dimensions 60000 x 4294967295 x 4294967295 overflow 64 bits");
+  write_idx({1000, 1000, 1000});
+  EXPECT_CONTAINS(error_of<FileError>([&] { read_idx(dir + "/dims.idx", 1 << 20); }),
+                  "more than --max-memory 1.00 MiB");
+  write_idx({2, 2});  // within bounds: the (missing) data are the next problem
+  EXPECT_CONTAINS(error_of<FileError>([&] { read_idx(dir + "/dims.idx"); }), "truncated");
+}
+
+TEST(LocalData, BatchSizeLargerThanEveryShardIsRefused) {
+  LocalData d;
+  d.agent_rows = {5, 9, 7};
+  d.check_batch_size(0);
+  d.check_batch_size(9);
+  try {
+    d.check_batch_size(10);
+    ADD_FAILURE() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "batch-size");
+    EXPECT_CONTAINS(e.what(), "largest shard (9 rows over 3 agents)");
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "distopt/core/error.hpp"
+#include "distopt/data/memory_budget.hpp"
 
 namespace distopt {
 
@@ -13,7 +14,8 @@ std::string str(Index v) { return std::to_string(v); }
 
 }  // namespace
 
-DatasetFile::DatasetFile(const std::string& path) : path_(path), file_(h5::File::open(path)) {
+DatasetFile::DatasetFile(const std::string& path, std::uint64_t max_memory)
+    : path_(path), file_(h5::File::open(path)), max_memory_(max_memory) {
   if (!file_.has_attr("schema_version")) {
     // Name the missing data too: a file with neither is some other HDF5 file (a result file...).
     throw FileError(path_, file_.exists("train/X")
@@ -37,6 +39,10 @@ DatasetFile::DatasetFile(const std::string& path) : path_(path), file_(h5::File:
   n_features_ = file_.attr_int("n_features");
   n_classes_ = file_.attr_int("n_classes");
   if (n_features_ < 1) throw FileError(path_, "attribute n_features = " + str(n_features_) + " must be at least 1");
+  // Sizes in the file are checked before anything of their size is allocated (the model here,
+  // the per-row vectors in open_part, the rows a rank reads in read()).
+  check_memory(path_, "attribute n_features = " + str(n_features_) + " (a float64 model)",
+               static_cast<std::uint64_t>(n_features_), sizeof(double), max_memory_);
   const bool classes_ok = task_ == Task::kRegression ? n_classes_ == 1
                           : task_ == Task::kBinary   ? n_classes_ == 2
                                                      : n_classes_ >= 2;
@@ -56,6 +62,13 @@ DatasetFile::DatasetFile(const std::string& path) : path_(path), file_(h5::File:
     }
     has_owner_ = true;
   }
+}
+
+void DatasetFile::check_rows(const std::string& xname, Index rows) const {
+  // Labels, row lists and partitions hold one 8-byte entry per row, on every rank.
+  check_memory(path_,
+               xname + " of " + str(rows) + " rows (8 bytes per row for labels and row lists)",
+               static_cast<std::uint64_t>(rows), sizeof(double), max_memory_);
 }
 
 DatasetFile::Part DatasetFile::open_part(const std::string& group) {
@@ -82,10 +95,14 @@ DatasetFile::Part DatasetFile::open_part(const std::string& group) {
                                  str(n_features_));
     }
     p.rows = shape[0];
+    check_rows(xname, p.rows);
     p.data = g.array("data");
     p.indices = g.array("indices");
     p.type = p.data.type();
     const auto indptr_array = g.array("indptr");
+    check_memory(path_, xname + "/indptr of " + str(indptr_array.size()) + " entries",
+                 static_cast<std::uint64_t>(indptr_array.size()), sizeof(std::int64_t),
+                 max_memory_);
     p.indptr = indptr_array.read_ints();
     const Index nnz = p.data.size();
     if (static_cast<Index>(p.indptr.size()) != p.rows + 1) {
@@ -111,6 +128,7 @@ DatasetFile::Part DatasetFile::open_part(const std::string& group) {
                                  " columns but attribute n_features = " + str(n_features_));
     }
     p.rows = p.X.rows();
+    check_rows(xname, p.rows);
   }
   if (p.type != h5::Type::kFloat32 && p.type != h5::Type::kFloat64) {
     throw FileError(path_, "features of " + xname + " are " + h5::to_string(p.type) +
@@ -149,10 +167,35 @@ Vector DatasetFile::labels(Split s) const {
 
 std::vector<Index> DatasetFile::owner() const {
   if (!has_owner_) throw FileError(path_, "missing dataset /train/owner (no stored partition)");
-  const auto raw = file_.array("/train/owner").read_ints();
-  std::vector<Index> out(raw.begin(), raw.end());
-  for (Index v : out) {
-    if (v < 0) throw FileError(path_, "/train/owner holds a negative agent id");
+  const auto a = file_.array("/train/owner");
+  std::vector<Index> out;
+  if (a.type() == h5::Type::kFloat32 || a.type() == h5::Type::kFloat64) {
+    // h5py writes numpy's default float64 easily; integral values are agent ids all the same,
+    // but a fraction would be truncated silently by HDF5's conversion, so it is refused.
+    const auto raw = a.read_doubles();
+    out.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const double v = raw[i];
+      if (!(v == std::floor(v) && v >= 0 && v < 0x1p53)) {
+        throw FileError(path_, "/train/owner[" + std::to_string(i) + "] = " + std::to_string(v) +
+                                   " is not an agent id (a non-negative integer)");
+      }
+      out.push_back(static_cast<Index>(v));
+    }
+    return out;
+  }
+  if (a.type() != h5::Type::kInt32 && a.type() != h5::Type::kInt64 &&
+      a.type() != h5::Type::kUInt8) {
+    throw FileError(path_, "/train/owner is " + std::string(h5::to_string(a.type())) +
+                               "; expected integer agent ids");
+  }
+  const auto raw = a.read_ints();
+  out.assign(raw.begin(), raw.end());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] < 0) {
+      throw FileError(path_, "/train/owner[" + std::to_string(i) + "] = " + str(out[i]) +
+                                 " is a negative agent id");
+    }
   }
   return out;
 }
@@ -164,8 +207,21 @@ Dataset DatasetFile::read(Split s, std::span<const Index> rows) const {
     return Dataset::empty(n_features_, train_.sparse, task_, n_classes_);
   }
   const Index k = static_cast<Index>(rows.size());
+  const std::string xname = p.sparse ? p.data.name() : p.X.name();
+  if (!p.sparse) {
+    check_memory(path_,
+                 str(k) + " rows of " + xname + " x " + str(n_features_) + " features (float64)",
+                 static_cast<std::uint64_t>(k),
+                 static_cast<std::uint64_t>(n_features_) * sizeof(double), max_memory_);
+  }
   Vector y(k);
   p.y.read_rows(rows, y.data());
+  for (Index i = 0; i < k; ++i) {
+    if (!std::isfinite(y[i])) {
+      throw FileError(path_, p.y.name() + "[" + str(rows[static_cast<std::size_t>(i)]) + "] = " +
+                                 std::to_string(y[i]) + " (labels must be finite numbers)");
+    }
+  }
   if (task_ != Task::kRegression) {
     for (Index i = 0; i < k; ++i) {
       const double v = y[i];
@@ -178,13 +234,28 @@ Dataset DatasetFile::read(Split s, std::span<const Index> rows) const {
   if (!p.sparse) {
     RowMatrix X(k, n_features_);
     p.X.read_rows(rows, X.data());
+    for (Index i = 0; i < k; ++i) {
+      for (Index j = 0; j < n_features_; ++j) {
+        if (!std::isfinite(X(i, j)))
+          bad_value(xname, rows[static_cast<std::size_t>(i)], j, X(i, j));
+      }
+    }
     return Dataset(std::move(X), std::move(y), task_, n_classes_);
   }
   // CSR: the wanted rows' element positions, read through the windowed list reader.
-  std::vector<std::int64_t> indptr{0};
-  std::vector<Index> elements;
+  std::uint64_t nnz = 0;
   for (Index r : rows) {
     if (r < 0 || r >= p.rows) throw FileError(path_, "row " + str(r) + " outside " + p.data.name());
+    nnz += static_cast<std::uint64_t>(p.indptr[static_cast<std::size_t>(r) + 1] -
+                                      p.indptr[static_cast<std::size_t>(r)]);
+  }
+  // Element positions, values and indices: 24 bytes per nonzero read.
+  check_memory(path_, str(k) + " rows of " + xname + " with " + std::to_string(nnz) + " nonzeros",
+               nnz, 3 * sizeof(double), max_memory_);
+  std::vector<std::int64_t> indptr{0};
+  std::vector<Index> elements;
+  elements.reserve(static_cast<std::size_t>(nnz));
+  for (Index r : rows) {
     for (auto e = p.indptr[static_cast<std::size_t>(r)]; e < p.indptr[static_cast<std::size_t>(r) + 1]; ++e) {
       elements.push_back(e);
     }
@@ -198,6 +269,8 @@ Dataset DatasetFile::read(Split s, std::span<const Index> rows) const {
     for (auto e = indptr[static_cast<std::size_t>(i)]; e < indptr[static_cast<std::size_t>(i) + 1]; ++e) {
       const auto c = indices[static_cast<std::size_t>(e)];
       const bool increasing = e == indptr[static_cast<std::size_t>(i)] || c > indices[static_cast<std::size_t>(e) - 1];
+      const double v = values[static_cast<std::size_t>(e)];
+      if (!std::isfinite(v)) bad_value(xname, rows[static_cast<std::size_t>(i)], c, v);
       if (c < 0 || c >= n_features_ || !increasing) {
         throw FileError(path_, p.indices.name() + " of row " + str(rows[static_cast<std::size_t>(i)]) +
                                    " holds column " + std::to_string(c) +
@@ -208,6 +281,11 @@ Dataset DatasetFile::read(Split s, std::span<const Index> rows) const {
   }
   return Dataset(csr_from_arrays(k, n_features_, indptr, indices, values), std::move(y), task_,
                  n_classes_);
+}
+
+void DatasetFile::bad_value(const std::string& xname, Index row, Index col, double v) const {
+  throw FileError(path_, xname + " row " + str(row) + ", column " + str(col) + " is " +
+                             std::to_string(v) + " (features must be finite numbers)");
 }
 
 Dataset DatasetFile::read_all(Split s) const {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "distopt/core/error.hpp"
+#include "distopt/data/memory_budget.hpp"
 
 namespace distopt {
 
@@ -32,7 +33,7 @@ bool read_line(gzFile f, std::string& line, std::vector<char>& buf) {
 
 }  // namespace
 
-LibsvmRaw parse_libsvm(const std::string& path) {
+LibsvmRaw parse_libsvm(const std::string& path, std::uint64_t max_memory) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
   std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), gzclose);
@@ -44,6 +45,10 @@ LibsvmRaw parse_libsvm(const std::string& path) {
   std::string line;
   std::vector<char> buf(1 << 16);
   Index lineno = 0;
+  // Limits compared on every token and line; the message is built only when one is crossed.
+  constexpr std::uint64_t kNonzeroBytes = sizeof(std::int64_t) + sizeof(double);
+  const std::uint64_t model_limit = effective_max_memory(max_memory) / sizeof(double);
+  const std::uint64_t nnz_limit = effective_max_memory(max_memory) / kNonzeroBytes;
   while (read_line(f.get(), line, buf)) {
     ++lineno;
     const auto bad = [&](const std::string& what) {
@@ -56,9 +61,12 @@ LibsvmRaw parse_libsvm(const std::string& path) {
     char* end = nullptr;
     errno = 0;
     const double label = std::strtod(p, &end);
-    if (end == p || (*end != ' ' && *end != '\t' && *end != '\0') || errno == ERANGE ||
-        !std::isfinite(label)) {
+    if (end == p || (*end != ' ' && *end != '\t' && *end != '\0') || errno == ERANGE) {
       throw bad("bad label '" + std::string(p, std::strcspn(p, " \t")) + "'");
+    }
+    if (!std::isfinite(label)) {
+      throw bad("label " + std::string(p, static_cast<const char*>(end)) +
+                " (labels must be finite numbers)");
     }
     p = end;
     std::int64_t last = 0;
@@ -70,14 +78,32 @@ LibsvmRaw parse_libsvm(const std::string& path) {
       errno = 0;
       const long long idx = std::strtoll(p, &end, 10);
       if (end == p || *end != ':') throw bad("expected index:value, got '" + token() + "'");
+      if (errno == ERANGE) {
+        throw bad("feature index " + std::string(tok, static_cast<const char*>(end)) +
+                  " does not fit in 64 bits");
+      }
       if (idx < 1) throw bad("feature index " + std::to_string(idx) + " (indices start at 1)");
+      // The index is the model's dimension: checked here, before any vector of that size
+      // exists (a typo like 100000000000 would otherwise end in std::bad_alloc).
+      if (static_cast<std::uint64_t>(idx) > model_limit) {
+        if (auto excess =
+                memory_excess("feature index " + std::to_string(idx) + ": a " +
+                                  std::to_string(idx) + "-dimensional float64 model",
+                              static_cast<std::uint64_t>(idx), sizeof(double), max_memory)) {
+          throw bad(*excess);
+        }
+      }
       if (idx <= last) throw bad("feature indices must increase ('" + token() + "')");
       p = end + 1;
       errno = 0;
       const double v = std::strtod(p, &end);
-      if (end == p || (*end != ' ' && *end != '\t' && *end != '\0') || errno == ERANGE ||
-          !std::isfinite(v)) {
+      if (end == p || (*end != ' ' && *end != '\t' && *end != '\0') || errno == ERANGE) {
         throw bad("bad value in '" + token() + "'");
+      }
+      if (!std::isfinite(v)) {
+        throw bad("feature " + std::to_string(idx) + " is " +
+                  std::string(p, static_cast<const char*>(end)) +
+                  " (values must be finite numbers)");
       }
       p = end;
       last = idx;
@@ -85,6 +111,12 @@ LibsvmRaw parse_libsvm(const std::string& path) {
       values.push_back(v);
     }
     width = std::max(width, last);
+    // The nonzeros grow with the file: an index and a value each (a huge file is refused at
+    // the line that crosses the budget, not by std::bad_alloc).
+    if (indices.size() > nnz_limit) {
+      throw bad(*memory_excess("the " + std::to_string(indices.size()) + " nonzeros up to here",
+                               indices.size(), kNonzeroBytes, max_memory));
+    }
     indptr.push_back(static_cast<std::int64_t>(indices.size()));
     raw.labels.push_back(label);
   }
@@ -140,10 +172,16 @@ LabelRule infer_label_rule(std::span<const double> raw, std::optional<Task> forc
 }
 
 LibsvmData read_libsvm(const std::string& train_path, const std::string& test_path,
-                       std::optional<Task> task, Index n_features) {
-  auto train = parse_libsvm(train_path);
+                       std::optional<Task> task, Index n_features, std::uint64_t max_memory) {
+  if (n_features > 0) {
+    check_memory(train_path,
+                 "features=" + std::to_string(n_features) + ": a " + std::to_string(n_features) +
+                     "-dimensional float64 model",
+                 static_cast<std::uint64_t>(n_features), sizeof(double), max_memory);
+  }
+  auto train = parse_libsvm(train_path, max_memory);
   LibsvmRaw test;
-  if (!test_path.empty()) test = parse_libsvm(test_path);
+  if (!test_path.empty()) test = parse_libsvm(test_path, max_memory);
   std::vector<double> all = train.labels;
   all.insert(all.end(), test.labels.begin(), test.labels.end());
   const auto rule = infer_label_rule(all, task, train_path);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "distopt/core/error.hpp"
+#include "distopt/data/memory_budget.hpp"
 #include "distopt/data/partition.hpp"
 #include "distopt/data/source.hpp"
 
@@ -45,7 +46,19 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
   so.seed = spec.seed;
   so.test_fraction = spec.test_fraction;
   so.agents = n_agents;
+  so.max_memory = spec.max_memory;
   const auto src = open_source(spec.data, so);
+  // Sizes any source reports (file readers check their own too, with the file's name): the
+  // model, and one row list entry per source row.
+  const auto fits = [&](const std::string& what, std::uint64_t count, std::uint64_t each) {
+    if (auto excess = memory_excess(what, count, each, spec.max_memory)) {
+      throw ConfigError("data", src->describe() + ": " + *excess);
+    }
+  };
+  fits(std::to_string(src->n_features()) + " features (a float64 model)",
+       static_cast<std::uint64_t>(src->n_features()), sizeof(double));
+  fits(std::to_string(src->rows(Split::kTrain)) + " training rows (row lists)",
+       static_cast<std::uint64_t>(src->rows(Split::kTrain)), sizeof(Index));
 
   // Training rows of the source, and the test rows (held out if the source has no test set).
   const Index n_source = src->rows(Split::kTrain);
@@ -112,6 +125,11 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
     for (Index i : part.rows(a)) mine.push_back(train_rows[static_cast<std::size_t>(i)]);
     out.local_offsets.push_back(static_cast<Index>(mine.size()));
   }
+  if (!src->sparse()) {
+    fits("this rank's " + std::to_string(mine.size()) + " dense rows of " +
+             std::to_string(src->n_features()) + " features",
+         mine.size(), static_cast<std::uint64_t>(src->n_features()) * sizeof(double));
+  }
   out.train = read_in_order(*src, Split::kTrain, mine);
 
   // This rank's contiguous slice of the test rows: a 1/P share of the kTestBlockRows blocks.
@@ -123,6 +141,11 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
   const Index hi = std::min(T, block_hi * kTestBlockRows);
   out.test_first = lo;
   std::vector<Index> test_mine(test_rows.begin() + lo, test_rows.begin() + hi);
+  if (!src->sparse()) {
+    fits("this rank's " + std::to_string(test_mine.size()) + " dense test rows of " +
+             std::to_string(src->n_features()) + " features",
+         test_mine.size(), static_cast<std::uint64_t>(src->n_features()) * sizeof(double));
+  }
   out.test = read_in_order(*src, test_split, test_mine);
   return out;
 }

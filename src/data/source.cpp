@@ -25,8 +25,8 @@ namespace {
 /// Fashion-MNIST (or MNIST) IDX files, all ten classes or the rows of a ClassFilter.
 class MnistSource : public DataSource {
  public:
-  MnistSource(std::string dir, std::optional<ClassFilter> filter)
-      : dir_(std::move(dir)), m_(read_mnist_like(dir_)), filter_(std::move(filter)) {
+  MnistSource(std::string dir, std::optional<ClassFilter> filter, std::uint64_t max_memory)
+      : dir_(std::move(dir)), m_(read_mnist_like(dir_, max_memory)), filter_(std::move(filter)) {
     if (filter_) {
       rows_[0] = filter_->kept_rows(m_.train_labels.data);
       rows_[1] = filter_->kept_rows(m_.test_labels.data);
@@ -122,7 +122,7 @@ class SyntheticSource : public DataSource {
 
 class FileSource : public DataSource {
  public:
-  explicit FileSource(const std::string& path) : f_(path) {}
+  FileSource(const std::string& path, std::uint64_t max_memory) : f_(path, max_memory) {}
   std::string describe() const override {
     const auto extra = f_.extra_attributes();
     const auto it = extra.find("source");
@@ -143,7 +143,7 @@ class FileSource : public DataSource {
   DatasetFile f_;
 };
 
-std::unique_ptr<DataSource> open_libsvm(const std::string& rest) {
+std::unique_ptr<DataSource> open_libsvm(const std::string& rest, std::uint64_t max_memory) {
   const auto comma = rest.find(',');
   const std::string path = rest.substr(0, comma);
   if (path.empty()) throw ConfigError("data", "libsvm needs a file: libsvm:FILE");
@@ -160,7 +160,7 @@ std::unique_ptr<DataSource> open_libsvm(const std::string& rest) {
       a.fail(e.what());
     }
   }
-  auto d = read_libsvm(path, test, forced, features);
+  auto d = read_libsvm(path, test, forced, features, max_memory);
   return std::make_unique<MemorySource>("libsvm:" + rest, std::move(d.train), std::move(d.test));
 }
 
@@ -183,7 +183,8 @@ std::unique_ptr<DataSource> open_fmnist(const SourceArgs& a) {
     }
     filter.emplace("data", "fmnist", keys.substr(key.size() + 1), 10);
   }
-  return std::make_unique<MnistSource>(dir.empty() ? kFashionMnistDir : dir, std::move(filter));
+  return std::make_unique<MnistSource>(dir.empty() ? kFashionMnistDir : dir, std::move(filter),
+                                       a.options.max_memory);
 }
 
 std::unique_ptr<DataSource> open_synthetic(const SourceArgs& a) {
@@ -191,11 +192,12 @@ std::unique_ptr<DataSource> open_synthetic(const SourceArgs& a) {
   d.seed = a.options.seed;
   d.test_fraction = a.options.test_fraction;
   d.clients = a.options.agents;
+  d.max_memory = a.options.max_memory;
   return std::make_unique<SyntheticSource>(make_synthetic(a.spec, d));
 }
 
 std::unique_ptr<DataSource> open_file(const SourceArgs& a) {
-  return std::make_unique<FileSource>(a.arg);
+  return std::make_unique<FileSource>(a.arg, a.options.max_memory);
 }
 
 }  // namespace
@@ -209,7 +211,7 @@ SourceRegistry& source_registry() {
                  "(two classes: binary, first -1, second +1)",
              open_fmnist});
     reg.add({"libsvm", "libsvm:FILE[,test=FILE,task=...,features=N]", "LIBSVM text file",
-             [](const SourceArgs& a) { return open_libsvm(a.arg); }});
+             [](const SourceArgs& a) { return open_libsvm(a.arg, a.options.max_memory); }});
     reg.add({"synthetic", "synthetic:<kind>[:key=value,...]",
              "generated rows (kinds: synthetic_registry())", open_synthetic});
     reg.add({"h5", "[h5:]FILE", "dataset file (DESIGN.md format), read row by row", open_file});

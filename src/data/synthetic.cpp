@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
+#include "distopt/data/memory_budget.hpp"
 #include "distopt/data/spec_args.hpp"
 
 namespace distopt {
@@ -51,6 +53,15 @@ Dataset SyntheticGenerator::generate_all(Split s) const {
 
 namespace {
 
+/// Sizes in a spec are bounded like sizes read from files (memory_budget.hpp): the generators
+/// allocate their planted model and per-row or per-client tables when they are built.
+void check_fits(const SpecArgs& a, const std::string& what, std::uint64_t count, std::uint64_t each,
+                std::uint64_t max_memory) {
+  if (auto excess = memory_excess(what, count, each, max_memory)) {
+    a.fail(*excess);
+  }
+}
+
 /// Least squares and logistic: i.i.d. Gaussian rows and a planted linear model.
 class LinearGenerator : public SyntheticGenerator {
  public:
@@ -65,6 +76,10 @@ class LinearGenerator : public SyntheticGenerator {
     test_ = a.number_in("test", d.test_fraction, 0.0, 1.0, false, true);
     seed_ = static_cast<std::uint64_t>(a.integer("seed", static_cast<std::int64_t>(d.seed), 0));
     a.finish();
+    check_fits(a, "dim=" + std::to_string(dim_) + " (a float64 model)",
+               static_cast<std::uint64_t>(dim_), sizeof(double), d.max_memory);
+    check_fits(a, "n=" + std::to_string(n_) + " (8 bytes per row)", static_cast<std::uint64_t>(n_),
+               sizeof(double), d.max_memory);
     n_test_ = split_test(n_, test_);
     if (n_ - n_test_ < 1) a.fail("test=" + fmt(test_) + " leaves no training sample");
     RandomStream rs(seed_, kShared, kStepModel, Purpose::kData);
@@ -129,6 +144,12 @@ class FedProxGenerator : public SyntheticGenerator {
     size_max_ = a.integer("size_max", 0, 0);
     a.finish();
     if (size_max_ > 0 && size_max_ < size_min_) a.fail("size_max must be 0 (no cap) or >= size_min");
+    check_fits(a, "dim=" + std::to_string(dim_) + " x classes=" + std::to_string(classes_),
+               checked_mul(static_cast<std::uint64_t>(dim_), static_cast<std::uint64_t>(classes_))
+                   .value_or(std::numeric_limits<std::uint64_t>::max()),
+               sizeof(double), d.max_memory);
+    check_fits(a, "clients=" + std::to_string(clients_) + " (48 bytes per client)",
+               static_cast<std::uint64_t>(clients_), 48, d.max_memory);
     RandomStream rs(seed_, kShared, kStepSizes, Purpose::kData);
     train_first_.push_back(0);
     test_first_.push_back(0);

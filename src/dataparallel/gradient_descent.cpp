@@ -26,6 +26,7 @@ GradientDescent::GradientDescent(RunContext& ctx, GradientDescentOptions options
   options.validate();
   lr_ = resolve_step_size(ctx, options.lr, options.uplink);  // a number, or the theory's step
   batch_size_ = options.batch_size;
+  if (stochastic_) ctx_.data.check_batch_size(batch_size_);
 }
 
 void GradientDescent::initialize(const Vector& x0) {

@@ -31,6 +31,7 @@ FederatedRound::FederatedRound(RunContext& ctx, std::string name, FederatedOptio
                                         ctx.placement.agents()),
                ctx.seed),
       server_opt_(options_.server) {
+  ctx.data.check_batch_size(options_.schedule.batch_size);
   if (static_cast<Index>(ctx.agent_weights.size()) != ctx.placement.agents()) {
     throw Error("FederatedRound: agent_weights must hold one weight per client");
   }

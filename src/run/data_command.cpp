@@ -11,6 +11,7 @@
 #include "distopt/core/error.hpp"
 #include "distopt/core/version.hpp"
 #include "distopt/data/dataset_file.hpp"
+#include "distopt/data/memory_budget.hpp"
 #include "distopt/data/partition.hpp"
 #include "distopt/data/source.hpp"
 #include "distopt/io/hdf5.hpp"
@@ -94,7 +95,23 @@ void build_dataset(const po::variables_map& vm) {
   so.seed = seed;
   so.test_fraction = test_fraction;
   so.agents = agents;
+  so.max_memory = parse_memory_size("max-memory", vm["max-memory"].as<std::string>());
   const auto src = open_source(spec, so);
+  // The whole dataset is held here (the readers checked their own sizes): a dataset whose
+  // model or dense rows exceed the budget is not written, since no run could load it.
+  const auto fits = [&](const std::string& what, std::uint64_t count, std::uint64_t each) {
+    if (auto excess = memory_excess(what, count, each, so.max_memory)) {
+      throw ConfigError("from", src->describe() + ": " + *excess);
+    }
+  };
+  const auto d = static_cast<std::uint64_t>(src->n_features());
+  fits(std::to_string(d) + " features (a float64 model)", d, sizeof(double));
+  if (!src->sparse()) {
+    const auto rows =
+        static_cast<std::uint64_t>(src->rows(Split::kTrain) + src->rows(Split::kTest));
+    fits(std::to_string(rows) + " dense rows of " + std::to_string(d) + " features", rows,
+         d * sizeof(double));
+  }
   Dataset train = src->read_all(Split::kTrain);
   Dataset test = src->read_all(Split::kTest);
   std::vector<Index> natural = src->natural_owner();
@@ -264,7 +281,9 @@ int data_command(Communicator& comm, int argc, char** argv) {
       "synthetic test share; if given, also held out from sources without a test set")(
       "float32", "store features as float32 (default float64)")(
       "gzip", po::value<int>()->default_value(0), "deflate level 0..9 of the arrays")(
-      "chunk-rows", po::value<Index>()->default_value(0), "rows per chunk (0: about 1 MiB)");
+      "chunk-rows", po::value<Index>()->default_value(0), "rows per chunk (0: about 1 MiB)")(
+      "max-memory", po::value<std::string>()->default_value("auto"),
+      "bound of sizes read from the source: bytes with K/M/G/T suffix, auto = 3/4 of MemTotal");
   po::variables_map vm;
   bool help = false;
   comm.agree_on_errors([&] {

@@ -1,5 +1,7 @@
 #include "distopt/run/data_config.hpp"
 
+#include "distopt/data/memory_budget.hpp"
+
 namespace distopt {
 
 DataSpec data_spec_from(const Config& c) {
@@ -8,6 +10,7 @@ DataSpec data_spec_from(const Config& c) {
   s.partition = c.get("partition");
   s.seed = c.get_uint("seed");
   s.test_fraction = c.get_double("test-fraction");
+  s.max_memory = parse_memory_size("max-memory", c.get("max-memory"));
   s.validate();
   return s;
 }

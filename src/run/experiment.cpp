@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -195,6 +196,12 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     auto f = h5::File::open(init);
     if (!f.is_array("model/x")) throw FileError(init, "no /model/x to start from");
     const auto x = f.read_doubles("model/x");
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (!std::isfinite(x[i])) {
+        throw FileError(init, "/model/x[" + std::to_string(i) + "] = " + std::to_string(x[i]) +
+                                  " (an initial model must be finite)");
+      }
+    }
     if (static_cast<Index>(x.size()) != dim) {
       throw ConfigError("init", init + " holds a model of " + std::to_string(x.size()) +
                                     " values, but " + needs + " needs " + std::to_string(dim));

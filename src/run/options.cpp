@@ -24,6 +24,9 @@ void add_common_options(po::options_description& d) {
   add_option(d, "data", "synthetic:fedprox", data_help.c_str());
   add_option(d, "partition", "iid", partition_help.c_str());
   add_option(d, "test-fraction", "0.2", "share of rows held out as test set when the data has none");
+  add_option(d, "max-memory", "auto",
+             "bound of sizes read from data files per process: bytes with K/M/G/T suffix "
+             "(powers of 1024), auto = 3/4 of MemTotal");
   add_option(d, "agents", "10", "logical agents: workers, clients, gossip nodes");
   add_option(d, "rounds", "100", "rounds / iterations (event-driven methods: units of virtual time)");
   add_option(d, "lr", "0.1", "step size (local step size for federated methods); 'theory' where supported");

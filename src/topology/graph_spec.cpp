@@ -1,5 +1,6 @@
 #include "distopt/topology/graph_spec.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -71,29 +72,67 @@ std::vector<Edge> grid_edges(Index r, Index c, bool wrap) {
   return e;
 }
 
-std::vector<Edge> read_edge_list(const std::string& path, Index& n) {
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+/// The edge list of `path`. Every non-blank line (after removing a '#' comment) must be two
+/// decimal node ids in 0..agents-1 (the graph must have --agents nodes anyway, so a larger id is
+/// refused at its line, before a graph of that size is built; agents = 0: no upper bound).
+std::vector<Edge> read_edge_list(const std::string& path, Index agents, Index& n) {
   std::ifstream in(path);
   if (!in) throw ConfigError(kKey, "cannot open edge-list file '" + path + "'");
   std::vector<Edge> e;
   std::string line;
   n = 0;
-  int lineno = 0;
+  std::int64_t lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
+    const auto bad = [&](const std::string& what) {
+      return ConfigError(kKey, path + ":" + std::to_string(lineno) + ": " + what);
+    };
     if (auto h = line.find('#'); h != std::string::npos) line.resize(h);
     std::istringstream ls(line);
-    long long u = 0, v = 0;
-    if (!(ls >> u)) continue;  // blank or comment line
-    std::string rest;
-    if (!(ls >> v) || (ls >> rest)) {
-      throw ConfigError(kKey, path + ":" + std::to_string(lineno) + ": expected 'u v'");
+    std::vector<std::string> words;
+    for (std::string w; ls >> w;) words.push_back(w);
+    if (words.empty()) continue;  // blank or comment line
+    if (words.size() != 2) {
+      throw bad("expected 'u v' (two node ids), got '" + joined(words) + "'");
     }
-    if (u < 0 || v < 0) throw ConfigError(kKey, path + ":" + std::to_string(lineno) + ": negative node id");
-    e.push_back({static_cast<Index>(u), static_cast<Index>(v)});
-    n = std::max<Index>(n, static_cast<Index>(std::max(u, v)) + 1);
+    Index id[2] = {0, 0};
+    for (int k = 0; k < 2; ++k) {
+      const std::string& w = words[static_cast<std::size_t>(k)];
+      long long v = 0;
+      const auto r = std::from_chars(w.data(), w.data() + w.size(), v);
+      if (r.ec == std::errc::result_out_of_range)
+        throw bad("node id " + w + " does not fit in 64 bits");
+      if (r.ec != std::errc() || r.ptr != w.data() + w.size()) {
+        throw bad("expected 'u v' (two node ids), got '" + joined(words) + "'");
+      }
+      if (v < 0) throw bad("negative node id " + w);
+      if (agents > 0 && v >= agents) {
+        throw bad("node id " + w + " outside 0.." + std::to_string(agents - 1) + " (--agents " +
+                  std::to_string(agents) + ")");
+      }
+      id[k] = static_cast<Index>(v);
+    }
+    e.push_back({id[0], id[1]});
+    n = std::max<Index>(n, std::max(id[0], id[1]) + 1);
   }
   if (n == 0) throw ConfigError(kKey, "edge-list file '" + path + "' holds no edge");
   return e;
+}
+
+/// Generated kinds are checked against --agents before their edges are built: a size like
+/// ring:100000000000 is refused at once instead of allocating (make_graph checks again).
+Index expect_agents(const GraphArgs& a, Index n) {
+  if (a.agents > 0 && n != a.agents) {
+    throw ConfigError(kKey, "'" + a.spec + "' has " + std::to_string(n) +
+                                " nodes but --agents is " + std::to_string(a.agents));
+  }
+  return n;
 }
 
 /// "expected <form>, got '<spec>'" unless the spec has k ':'-separated parts (a bare kind counts
@@ -106,7 +145,7 @@ void need_parts(const GraphArgs& a, std::size_t k, const char* form) {
 
 Index size_or_agents(const GraphArgs& a, const char* form) {
   need_parts(a, 2, form);
-  return a.parts.size() == 1 ? a.agents : parse_count(a.parts[1], "node count");
+  return expect_agents(a, a.parts.size() == 1 ? a.agents : parse_count(a.parts[1], "node count"));
 }
 
 void dims(const GraphArgs& a, const char* form, Index& r, Index& c) {
@@ -119,6 +158,9 @@ void dims(const GraphArgs& a, const char* form, Index& r, Index& c) {
   }
   r = parse_count(rc[0], "rows");
   c = parse_count(rc[1], "columns");
+  if (r > a.agents && a.agents > 0) expect_agents(a, r);  // r * c may overflow: check r alone first
+  if (c > a.agents && a.agents > 0) expect_agents(a, c);
+  expect_agents(a, r * c);
 }
 
 Graph ring(const GraphArgs& a) {
@@ -162,7 +204,7 @@ Graph hypercube(const GraphArgs& a) {
   if (dim < 0 || dim > 20) {
     throw ConfigError(kKey, "hypercube dimension must be in 0..20, got " + a.parts[1]);
   }
-  const Index n = Index{1} << dim;
+  const Index n = expect_agents(a, Index{1} << dim);
   std::vector<Edge> edges;
   for (Index i = 0; i < n; ++i)
     for (std::int64_t b = 0; b < dim; ++b)
@@ -177,7 +219,7 @@ Graph random_graph(const GraphArgs& a, bool er) {
                                 (er ? "er:<n>:<p>" : "geometric:<n>:<radius>") + ", got '" +
                                 a.spec + "'");
   }
-  const Index n = parse_count(a.parts[1], "node count");
+  const Index n = expect_agents(a, parse_count(a.parts[1], "node count"));
   const double q = parse_double(kKey, a.parts[2]);
   if (er && !(q > 0 && q <= 1)) {
     throw ConfigError(kKey, "edge probability must be in (0, 1], got " + a.parts[2]);
@@ -213,7 +255,7 @@ Graph random_graph(const GraphArgs& a, bool er) {
 Graph edge_list(const GraphArgs& a) {
   if (!a.has_arg) throw graph_registry().unknown(a.spec);  // "file" alone is no file
   Index n = 0;
-  const auto edges = read_edge_list(a.arg, n);
+  const auto edges = read_edge_list(a.arg, a.agents, n);
   return Graph(n, edges, a.spec);
 }
 

@@ -30,8 +30,10 @@ inline constexpr std::int64_t kDatasetSchemaVersion = 1;
 class DatasetFile {
  public:
   /// Opens and validates `path` (schema_version, task, n_features >= 1, n_classes fitting the
-  /// task, /train, optional /test and /train/owner). FileError naming what is wrong.
-  explicit DatasetFile(const std::string& path);
+  /// task, /train, optional /test and /train/owner). FileError naming what is wrong. Sizes in
+  /// the file (n_features, rows, CSR offsets, the rows read later) are checked against the
+  /// memory budget `max_memory` (memory_budget.hpp; 0: the default) before allocating.
+  explicit DatasetFile(const std::string& path, std::uint64_t max_memory = 0);
 
   /// The path the file was opened from.
   const std::string& path() const { return path_; }
@@ -54,10 +56,12 @@ class DatasetFile {
 
   /// All labels of a split, checked against the task.
   Vector labels(Split s) const;
-  /// The stored partition (/train/owner); FileError if absent or negative.
+  /// The stored partition (/train/owner); FileError if absent, negative, not numeric or, for a
+  /// float dataset, not integral (integral floats are accepted).
   std::vector<Index> owner() const;
   /// The listed rows (strictly increasing) of a split, features as double. An empty list of a
-  /// missing /test gives an empty dataset; a non-empty one is a FileError.
+  /// missing /test gives an empty dataset; a non-empty one is a FileError, so is a NaN or
+  /// infinite feature or label (naming the row and column) and rows over the memory budget.
   Dataset read(Split s, std::span<const Index> rows) const;
   /// Every row of a split (empty for a missing /test).
   Dataset read_all(Split s) const;
@@ -75,8 +79,11 @@ class DatasetFile {
   };
   const Part& part(Split s) const { return s == Split::kTrain ? train_ : test_; }
   Part open_part(const std::string& group);
+  void check_rows(const std::string& xname, Index rows) const;
+  [[noreturn]] void bad_value(const std::string& xname, Index row, Index col, double v) const;
   std::string path_;
   h5::File file_;
+  std::uint64_t max_memory_ = 0;
   Task task_ = Task::kRegression;
   Index n_features_ = 0;
   Index n_classes_ = 1;

@@ -19,8 +19,10 @@ struct IdxArray {
   Index row_size() const;
 };
 
-/// Reads the whole file. FileError if it is missing, not IDX of unsigned bytes, or truncated.
-IdxArray read_idx(const std::string& path);
+/// Reads the whole file. FileError if it is missing, not IDX of unsigned bytes, or truncated, if
+/// its dimensions overflow 64 bits, or if the data (or a row as a float64 model) exceed the
+/// memory budget `max_memory` (memory_budget.hpp; 0: the default) — checked before allocating.
+IdxArray read_idx(const std::string& path, std::uint64_t max_memory = 0);
 
 /// Where the Debian package dataset-fashion-mnist installs the four files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
@@ -38,6 +40,7 @@ struct MnistLike {
   /// Test labels, one byte (0..9) per test image.
 };
 /// Reads and cross-checks the four files (image and label counts agree, labels 0..9).
-MnistLike read_mnist_like(const std::string& dir);
+/// `max_memory` bounds each file as in read_idx.
+MnistLike read_mnist_like(const std::string& dir, std::uint64_t max_memory = 0);
 
 }  // namespace distopt

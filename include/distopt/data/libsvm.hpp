@@ -9,6 +9,7 @@
 //   * otherwise                          -> regression, values kept.
 // A forced task of regression keeps values; binary needs exactly two values; multiclass needs
 // integer values (two values then map to 0 and 1).
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,8 +26,10 @@ struct LibsvmRaw {
 };
 
 /// Parses the file. FileError(path, "line N: ...") on a malformed line (bad label, token
-/// without ':', index < 1, non-increasing index, bad value).
-LibsvmRaw parse_libsvm(const std::string& path);
+/// without ':', index < 1 or past 64 bits, non-increasing index, bad value, NaN or infinite
+/// label or value), on a feature index whose model (index x 8 bytes) exceeds the memory budget
+/// `max_memory` (memory_budget.hpp; 0: the default), and on nonzeros exceeding it.
+LibsvmRaw parse_libsvm(const std::string& path, std::uint64_t max_memory = 0);
 
 /// The label rule above applied to raw values.
 struct LabelRule {
@@ -49,8 +52,10 @@ struct LibsvmData {
 };
 /// Parses `train_path` (and `test_path` unless empty) and applies one label rule to both
 /// (`task` forces the task). Both get n_features columns or the largest index seen, whichever is
-/// larger. FileError for a malformed file, InputError for labels that do not fit a forced task.
+/// larger. FileError for a malformed file or a size over `max_memory` (parse_libsvm; also for
+/// n_features), InputError for labels that do not fit a forced task.
 LibsvmData read_libsvm(const std::string& train_path, const std::string& test_path = "",
-                       std::optional<Task> task = std::nullopt, Index n_features = 0);
+                       std::optional<Task> task = std::nullopt, Index n_features = 0,
+                       std::uint64_t max_memory = 0);
 
 }  // namespace distopt

@@ -34,6 +34,9 @@ struct DataSpec {
   /// --test-fraction: share of the rows held out as test set when the data bring none; in
   /// [0, 1) (0 keeps every row for training and leaves the test set empty).
   double test_fraction = 0.2;
+  /// --max-memory: bound of the sizes read from files and of the rows a rank reads, in bytes
+  /// (memory_budget.hpp); 0 ("auto"): 3/4 of the machine's memory.
+  std::uint64_t max_memory = 0;
 
   /// Checks what can be checked without opening the data: test_fraction in [0, 1)
   /// (ConfigError "test-fraction"), data non-empty (ConfigError "data") and the partition's kind

@@ -48,6 +48,10 @@ class LocalData {
   }
   /// The shard of a local agent (global id). std::out_of_range for a remote agent.
   DataBlock shard(Index agent) const;
+  /// ConfigError("batch-size") when a minibatch of `batch_size` rows (0: full batch, always
+  /// fine) is larger than every agent's shard: every step would be full-batch, which is not
+  /// what the user asked for. Same answer on every rank (agent_rows is global).
+  void check_batch_size(Index batch_size) const;
   /// n_agent / n_total: the agent's weight in the global objective.
   double weight(Index agent) const {
     return static_cast<double>(agent_rows[static_cast<std::size_t>(agent)]) /

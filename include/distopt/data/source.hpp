@@ -61,6 +61,8 @@ struct SourceOptions {
   double test_fraction = 0.2;
   /// synthetic:fedprox's default clients= (the run's --agents); 0: the generator's own default.
   Index agents = 0;
+  /// --max-memory: bound of the sizes read from files (memory_budget.hpp); 0: the default.
+  std::uint64_t max_memory = 0;
 };
 
 /// What a data source factory receives: the --data spec split at its first ':' and the run's

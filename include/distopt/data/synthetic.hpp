@@ -65,6 +65,7 @@ struct SyntheticDefaults {
   std::uint64_t seed = 0;      ///< seed= default (the run's --seed)
   double test_fraction = 0.2;  ///< test= default (the run's --test-fraction)
   Index clients = 0;  ///< clients= default (the run's --agents); 0: the generator's own default
+  std::uint64_t max_memory = 0;  ///< --max-memory (memory_budget.hpp): bounds dim=, n=, clients=
 };
 
 /// Builds a generator from the spec's key=value parameters (`params`: read each key with its
