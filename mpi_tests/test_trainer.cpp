@@ -207,6 +207,41 @@ TEST(Trainer, TargetMetricStopsAndIsRecorded) {
   EXPECT_EQ(static_cast<double>(*r.summary.target_round), r.log.column("round").back());
 }
 
+TEST(Trainer, NonFiniteLossEndsTheRunAsDiverged) {
+  // A step size far past 2/L: the iterates overflow within a few rounds and the loss becomes
+  // inf or NaN; the run must stop there (every rank after the same round), not spend its budget.
+  auto comm = Communicator::world();
+  auto cfg = make_config({{"lr", "1e308"}, {"rounds", "50"}, {"eval-every", "1"}});
+  TrainRun r = train(comm, cfg, trainer_options_from(cfg));
+  EXPECT_EQ(r.summary.termination, Termination::kDiverged);
+  EXPECT_STREQ(to_string(r.summary.termination), "diverged");
+  EXPECT_LT(r.summary.rounds_done, 50);
+  EXPECT_FALSE(std::isfinite(r.summary.final_row.get("loss")));
+  const auto& loss = r.log.column("loss");
+  ASSERT_FALSE(loss.empty());
+  for (std::size_t i = 0; i + 1 < loss.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(loss[i])) << "stopped at the first non-finite loss";
+  }
+  EXPECT_EQ(static_cast<double>(r.summary.rounds_done), r.log.column("round").back());
+}
+
+TEST(Trainer, CheckpointStoresTheFingerprint) {
+  auto comm = Communicator::world();
+  std::string ckpt = "test_trainer_fingerprint.ckpt.h5";
+  comm.broadcast(ckpt);
+  auto cfg = make_config({{"rounds", "4"}});
+  auto topt = trainer_options_from(cfg);
+  topt.checkpoint_every = 2;
+  topt.checkpoint_path = ckpt;
+  topt.fingerprint = {{"lr", "0.1"}, {"agents", "8"}, {"empty", ""}};
+  train(comm, cfg, topt);
+  bool same = false;
+  if (comm.is_root()) same = checkpoint_fingerprint(ckpt) == topt.fingerprint;
+  EXPECT_TRUE(comm.broadcast_value(static_cast<std::int64_t>(same)) != 0);
+  comm.barrier();
+  if (comm.is_root()) std::filesystem::remove(ckpt);
+}
+
 TEST(Config, CommandLineWinsOverIniAndErrorsNameTheKey) {
   auto comm = Communicator::world();
   std::string ini = "test_trainer_" + std::to_string(comm.rank()) + ".ini";

@@ -100,6 +100,10 @@ def main(argv):
     ext = os.path.splitext(out)[1].lower()
     if ext not in (".png", ".pdf"):
         fail(f"--out: {out}: the figure must be a .png or .pdf file")
+    # A result file named like a figure, or a symlink to one, would be replaced by the plot.
+    for p in args.files:
+        if os.path.exists(out) and os.path.exists(p) and os.path.samefile(out, p):
+            fail(f"--out: {out} is also the input {p}: refusing to write over an input")
 
     runs = [read_run(p, args.x, args.y) for p in args.files]
     try:

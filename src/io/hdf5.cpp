@@ -1,6 +1,9 @@
 #include "distopt/io/hdf5.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -92,7 +95,32 @@ const char* to_string(Type t) {
 
 void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
+namespace {
+// No HDF5 clean-up at exit. A file whose flush or close failed (a full disk) stays registered
+// half-closed, and HDF5's atexit handler crashes (SIGSEGV in H5F__close_cb) closing it again:
+// the job would end with signal 11 instead of the error message and exit code 2. Every file this
+// layer opens is closed by its RAII handle, so the clean-up has nothing left to do otherwise.
+// Must run before any other HDF5 call: a static initialiser of this translation unit.
+const bool g_no_atexit_cleanup = (H5dont_atexit(), true);
+}  // namespace
+
 std::string temporary_path(const std::string& path) { return path + ".tmp"; }
+
+namespace {
+/// The error of a failed write to `file`, naming a full disk as the cause when it is one: HDF5's
+/// own error stack says only "write failed", so errno (ENOSPC/EDQUOT, left by the failing
+/// write()) and the free space of the file's directory are consulted.
+FileError write_error(const std::string& file, const std::string& what) {
+  const int err = errno;
+  bool full = err == ENOSPC || err == EDQUOT;
+  if (!full) {
+    const auto dir = std::filesystem::path(file).parent_path();
+    struct statvfs st {};
+    full = ::statvfs(dir.empty() ? "." : dir.c_str(), &st) == 0 && st.f_bavail == 0;
+  }
+  return FileError(file, what + (full ? ": no space left on device" : ""));
+}
+}  // namespace
 
 Handle::Handle(hid_t id, herr_t (*close)(hid_t))
     : p_(new hid_t(id), [close](hid_t* p) {
@@ -167,14 +195,14 @@ void Node::set_attr(const std::string& attr, const std::string& value) {
   if (!type || H5Tset_size(type.get(), size) < 0 ||
       H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||
       H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0 || !space) {
-    throw FileError(file_, "cannot write " + where(attr));
+    throw write_error(file_, "cannot write " + where(attr));
   }
   Handle a = hold(H5Acreate2(id(), attr.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                   H5Aclose);
   std::string padded = value;
   padded.resize(size, '\0');
   if (!a || H5Awrite(a.get(), type.get(), padded.data()) < 0) {
-    throw FileError(file_, "cannot write " + where(attr));
+    throw write_error(file_, "cannot write " + where(attr));
   }
 }
 
@@ -189,10 +217,10 @@ void write_numeric_attr(hid_t obj, const std::string& file, const std::string& a
   }
   const hsize_t dims[1] = {static_cast<hsize_t>(n)};
   Handle space = hold(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, nullptr), H5Sclose);
-  if (!space) throw FileError(file, "cannot write " + where);
+  if (!space) throw write_error(file, "cannot write " + where);
   Handle a = hold(H5Acreate2(obj, attr.c_str(), ftype, space.get(), H5P_DEFAULT, H5P_DEFAULT),
                   H5Aclose);
-  if (!a || H5Awrite(a.get(), mtype, data) < 0) throw FileError(file, "cannot write " + where);
+  if (!a || H5Awrite(a.get(), mtype, data) < 0) throw write_error(file, "cannot write " + where);
 }
 
 }  // namespace
@@ -451,8 +479,8 @@ void Array::write_block(Index first, Index count, const T* data) {
   const auto [fspace, mspace] = row_selection(first, count);
   if (!fspace || !mspace ||
       H5Dwrite(id(), memory_type<T>(), mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0) {
-    throw FileError(file_, "cannot write rows [" + std::to_string(first) + ", " +
-                               std::to_string(first + count) + ") of dataset " + name_);
+    throw write_error(file_, "cannot write rows [" + std::to_string(first) + ", " +
+                                 std::to_string(first + count) + ") of dataset " + name_);
   }
 }
 
@@ -546,7 +574,7 @@ Group Group::create_group(const std::string& path) {
   Handle lcpl = hold(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   Handle h = hold(H5Gcreate2(id(), full.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
-  if (!h) throw FileError(file_, "cannot create group " + full);
+  if (!h) throw write_error(file_, "cannot create group " + full);
   return Group(std::move(h), file_, full);
 }
 
@@ -575,7 +603,7 @@ Array Group::create_array(const std::string& name, const std::vector<Index>& sha
                       H5Sclose);
   Handle dcpl = hold(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   Handle lcpl = hold(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-  if (!space || !dcpl || !lcpl) throw FileError(file_, "cannot create dataset " + full);
+  if (!space || !dcpl || !lcpl) throw write_error(file_, "cannot create dataset " + full);
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   const Index rows = shape[0];
   const Index cols = shape.size() == 2 ? shape[1] : 1;
@@ -601,7 +629,7 @@ Array Group::create_array(const std::string& name, const std::vector<Index>& sha
   Handle h = hold(H5Dcreate2(id(), full.c_str(), file_type(type), space.get(), lcpl.get(),
                              dcpl.get(), H5P_DEFAULT),
                   H5Dclose);
-  if (!h) throw FileError(file_, "cannot create dataset " + full);
+  if (!h) throw write_error(file_, "cannot create dataset " + full);
   return Array(std::move(h), file_, full);
 }
 
@@ -651,7 +679,8 @@ File File::create(const std::string& path) {
   // rename a file that is really closed.
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
   Handle h = hold(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
-  if (!h) throw FileError(path, "cannot create " + tmp + " (missing directory or no permission?)");
+  if (!h)
+    throw write_error(path, "cannot create " + tmp + " (missing directory or no permission?)");
   return File(std::move(h), path, tmp);
 }
 
@@ -695,7 +724,7 @@ void File::commit() {
   if (tmp_.empty() || !h_) throw std::logic_error("h5::File::commit on a file not being created");
   const hid_t id = h_.get();
   if (H5Fflush(id, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(id) < 0) {
-    throw FileError(file_, "cannot finish writing " + tmp_);
+    throw write_error(file_, "cannot finish writing " + tmp_);
   }
   h_.reset();
   std::error_code ec;

@@ -7,6 +7,7 @@
 
 #include "distopt/core/error.hpp"
 #include "distopt/core/parse.hpp"
+#include "distopt/io/hdf5.hpp"
 #include "distopt/model/objective.hpp"
 
 namespace distopt {
@@ -127,6 +128,9 @@ void Trainer::checkpoint(std::int64_t round, double wall, const std::string& pat
   }
   a.put_u64("rank/" + std::to_string(ctx_.comm.rank()) + "/mpi",
             {ctx_.comm.traffic().mpi_bytes(), ctx_.comm.traffic().mpi_calls()});
+  for (const auto& [key, value] : opt_.fingerprint) {
+    a.put_u64("fingerprint/" + key, std::vector<std::uint64_t>(value.begin(), value.end()));
+  }
   algo_.save(a);
   a.save(ctx_.comm, path);
 }
@@ -156,8 +160,25 @@ const char* to_string(Termination t) {
       return "signal";
     case Termination::kCallback:
       return "callback";
+    case Termination::kDiverged:
+      return "diverged";
   }
   return "?";
+}
+
+std::map<std::string, std::string> checkpoint_fingerprint(const std::string& path) {
+  auto f = h5::File::open(path);
+  if (!f.has_attr("kind") || f.attr_string("kind") != "distopt-checkpoint") {
+    throw FileError(path, "not a distopt checkpoint (no /state group)");
+  }
+  std::map<std::string, std::string> out;
+  if (!f.is_group("state/fingerprint")) return out;
+  const auto g = f.group("state/fingerprint");
+  for (const auto& key : g.children()) {
+    const auto chars = g.array(key).read_ints();
+    out[key] = std::string(chars.begin(), chars.end());
+  }
+  return out;
 }
 
 void Trainer::initialize() {
@@ -215,6 +236,7 @@ Summary Trainer::run() {
   const double wall_offset = wall_offset_;
 
   bool callback_stop = false;
+  bool diverged = false;
   auto wall = [&] {
     return wall_offset + std::chrono::duration<double>(clock::now() - t0).count();
   };
@@ -228,6 +250,9 @@ Summary Trainer::run() {
     const EvaluationPoint point{round, row, algo_.model(), algo_};
     for (auto* cb : callbacks_) callback_stop = cb->should_stop(point) || callback_stop;
     s.final_row = row;
+    // The loss is the same on every rank (the Evaluator reduces it), so every rank stops after
+    // the same round. NaN/inf never recovers: running on wastes the budget and hides the cause.
+    if (row.has("loss") && !std::isfinite(row.get("loss"))) diverged = true;
     if (opt_.target && !s.target_round && opt_.target->reached(row)) {
       s.target_round = round;
       s.target_wall_time = row.get("wall_time");
@@ -246,7 +271,8 @@ Summary Trainer::run() {
   s.termination = Termination::kBudget;
   std::int64_t round = start_round;
   if (s.target_round) s.termination = Termination::kTarget;
-  while (round < opt_.rounds && !s.target_round) {
+  if (diverged) s.termination = Termination::kDiverged;
+  while (round < opt_.rounds && !s.target_round && !diverged) {
     ++round;
     algo_.step(round);
     const bool eval_now = round % opt_.eval_every == 0 || round == opt_.rounds;
@@ -254,6 +280,10 @@ Summary Trainer::run() {
     if (!callbacks_.empty()) {
       const double w = wall();
       for (auto* cb : callbacks_) cb->on_round_end(round, w);
+    }
+    if (diverged) {
+      s.termination = Termination::kDiverged;
+      break;
     }
     if (s.target_round) {
       s.termination = Termination::kTarget;

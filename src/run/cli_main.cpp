@@ -4,7 +4,8 @@
 //   distopt info FILE.h5 [FILE.h5 ...]                   show what dataset or result files hold
 //   distopt compare A.h5 B.h5 [...]                      options that differ, final/best metrics
 //   distopt plot RESULT.h5... --y METRIC [--x ...]        plot a metric of result files
-// Exit codes: 0 success, 2 bad input (one line naming the culprit), 1 internal error.
+// Exit codes: 0 success, 2 bad input (one line naming the culprit), 3 diverged (loss NaN/inf;
+// results still written), 1 internal error.
 #include "distopt/run/cli_main.hpp"
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "distopt/core/version.hpp"
 #include "distopt/run/data_command.hpp"
 #include "distopt/run/experiment.hpp"
+#include "distopt/run/file_guards.hpp"
 #include "distopt/run/results_command.hpp"
 
 namespace distopt {
@@ -67,17 +69,19 @@ int cli_main(int argc, char** argv, const char* program) {
     return dispatch(comm, argc, argv, program);
   } catch (const CollectiveInputError& e) {
     // Every rank has the same error: rank 0 reports it once, all exit with code 2.
-    if (comm.is_root()) std::fprintf(stderr, "distopt: error: %s\n", e.what());
+    // printable(): a message quoting a garbled input (binary bytes of an INI file) stays one line.
+    if (comm.is_root()) std::fprintf(stderr, "distopt: error: %s\n", printable(e.what()).c_str());
     return kExitInput;
   } catch (const InputError& e) {
     // Raised on this rank only: the others may be waiting in a collective, so end the job.
     if (comm.size() == 1) {
-      std::fprintf(stderr, "distopt: error: %s\n", e.what());
+      std::fprintf(stderr, "distopt: error: %s\n", printable(e.what()).c_str());
       return kExitInput;
     }
-    Environment::abort(kExitInput, (std::string("error: ") + e.what()).c_str());
+    Environment::abort(kExitInput, printable(std::string("error: ") + e.what()).c_str());
   } catch (const std::exception& e) {
-    Environment::abort(kExitInternal, (std::string("internal error: ") + e.what()).c_str());
+    Environment::abort(kExitInternal,
+                       printable(std::string("internal error: ") + e.what()).c_str());
   }
 }
 

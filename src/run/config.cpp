@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -45,6 +46,12 @@ Config Config::parse(const po::options_description& options, const std::vector<s
     po::store(parsed, vm);
     if (vm.count("config") && !vm["config"].defaulted()) {
       const auto path = vm["config"].as<std::string>();
+      // An ifstream opens a directory and reads nothing from it: the options of the file the
+      // user meant would be silently missing.
+      std::error_code ec;
+      if (std::filesystem::is_directory(path, ec)) {
+        throw FileError(path, "is a directory, not a config file");
+      }
       std::ifstream in(path);
       if (!in) throw FileError(path, "cannot open config file");
       // Stored after the command line: store() never overwrites, so the command line wins.

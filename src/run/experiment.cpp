@@ -3,14 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "distopt/core/error.hpp"
@@ -21,6 +24,7 @@
 #include "distopt/method/algorithm.hpp"
 #include "distopt/run/bilevel_config.hpp"
 #include "distopt/run/data_config.hpp"
+#include "distopt/run/file_guards.hpp"
 #include "distopt/run/method_registry.hpp"
 #include "distopt/run/options.hpp"
 #include "distopt/run/progress.hpp"
@@ -65,15 +69,18 @@ void check_not_existing(const std::string& key, const std::string& path, bool al
 }
 
 /// Checks on rank 0 that the result file can be created, before any training.
-void check_writable(const std::string& path) {
+void check_writable(const std::string& key, const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  if (ec) throw ConfigError("output", "cannot create directory " + p.parent_path().string() + ": " + ec.message());
+  if (ec) {
+    throw ConfigError(key,
+                      "cannot create directory " + p.parent_path().string() + ": " + ec.message());
+  }
   const std::string probe = path + ".probe";
   std::FILE* f = std::fopen(probe.c_str(), "w");
-  if (!f) throw ConfigError("output", "cannot write to " + path);
+  if (!f) throw ConfigError(key, "cannot write to " + path + ": " + std::strerror(errno));
   std::fclose(f);
   std::remove(probe.c_str());
 }
@@ -94,6 +101,42 @@ void warn_ignored_options(const Communicator& comm, const Config& config) {
                n == 1 ? "option" : "options", keys.c_str(), n == 1 ? "is" : "are",
                config.get("algorithm").c_str());
   std::fflush(stderr);
+}
+
+/// Options that may differ between a run and the one it resumes: where files go, how progress
+/// is shown, and the budget/stopping rules (a resumed run is usually one given more rounds).
+/// Every other resolved option changes the trajectory and must be equal. --eval-every stays in
+/// the fingerprint: that every method's evaluation leaves its state untouched is not tested, and
+/// a refused resume is better than a silently different trajectory.
+const std::set<std::string>& resume_free_options() {
+  static const std::set<std::string> keys{
+      "rounds",           "time",   "events",    "target-metric", "output",   "checkpoint",
+      "checkpoint-every", "resume", "overwrite", "log-format",    "progress", "show",
+      "config",           "init"};
+  return keys;
+}
+
+/// Refuses (ConfigError("resume")) to resume `path` when an option of its fingerprint differs.
+void check_resume_fingerprint(const std::string& path,
+                              const std::map<std::string, std::string>& mine) {
+  const auto theirs = checkpoint_fingerprint(path);
+  if (theirs.empty()) return;  // written before fingerprints: nothing to compare
+  auto shown = [](const std::map<std::string, std::string>& m, const std::string& key) {
+    auto it = m.find(key);
+    if (it == m.end()) return std::string("no --") + key;
+    return "--" + key + " " + (it->second.empty() ? std::string("''") : it->second);
+  };
+  std::set<std::string> keys;
+  for (const auto& [k, v] : theirs) keys.insert(k);
+  for (const auto& [k, v] : mine) keys.insert(k);
+  for (const auto& k : keys) {
+    if (resume_free_options().count(k)) continue;
+    auto a = theirs.find(k);
+    auto b = mine.find(k);
+    if (a != theirs.end() && b != mine.end() && a->second == b->second) continue;
+    throw ConfigError("resume", path + " was written with " + shown(theirs, k) + ", this run has " +
+                                    shown(mine, k));
+  }
 }
 
 std::string strip_h5(const std::string& path) {
@@ -171,23 +214,61 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   // checkpoint is checked when it will be written regularly or was named explicitly (a run also
   // writes it on SIGTERM).
   bool overwrite = false;
+  // Held until the run ends (results written): a second run on the same output or checkpoint
+  // fails at start instead of mixing its files with this run's.
+  FileLock output_lock, checkpoint_lock;
   comm.agree_on_errors([&] {
     overwrite = config.has("overwrite") && config.get_bool("overwrite");
     const bool resuming = !topt.resume_path.empty();
     if (!comm.is_root()) return;
+    // Values read from the map, not with get(): reading here must not hide an option from the
+    // ignored-options warning.
+    const auto& v = config.values();
+    auto value = [&](const std::string& key) {
+      auto it = v.find(key);
+      return it == v.end() ? std::string() : it->second;
+    };
+    std::vector<NamedPath> inputs{
+        {"config", value("config")}, {"init", value("init")}, {"resume", topt.resume_path}};
+    if (!owns_problem) {
+      for (const auto& f : data_spec_files(value("data"))) inputs.push_back({"data", f});
+    }
+    // The checkpoint is compared even when not written regularly: SIGTERM writes it too.
+    std::vector<NamedPath> outputs{{"output", output == "none" ? "" : output},
+                                   {"checkpoint", topt.checkpoint_path}};
+    check_distinct_paths(inputs, outputs, {{"checkpoint", "resume"}});
+    std::error_code ec;
+    for (const auto& o : outputs) {
+      if (!o.path.empty() && std::filesystem::is_directory(o.path, ec)) {
+        throw ConfigError(o.key, o.path + " is a directory: --" + o.key + " names a file");
+      }
+    }
     if (output != "none") {
+      check_writable("output", output);
+      output_lock = FileLock("output", output);
       check_not_existing("output", output, overwrite || resuming,
                          "give --overwrite to replace it, or another --output");
-      check_writable(output);
+    }
+    if (topt.checkpoint_every > 0 || checkpoint_given || resuming) {
+      check_writable("checkpoint", topt.checkpoint_path);
+      checkpoint_lock = FileLock("checkpoint", topt.checkpoint_path);
     }
     if (topt.checkpoint_every > 0 || checkpoint_given) {
       check_not_existing("checkpoint", topt.checkpoint_path, overwrite || resuming,
                          "give --resume " + topt.checkpoint_path +
                              " to continue from it, --overwrite to replace it, or another "
                              "--checkpoint");
-      check_writable(topt.checkpoint_path);
     }
   });
+
+  for (const auto& [key, value] : config.values()) {
+    if (!resume_free_options().count(key)) topt.fingerprint[key] = value;
+  }
+  if (!topt.resume_path.empty()) {
+    comm.agree_on_errors([&] {
+      if (comm.is_root()) check_resume_fingerprint(topt.resume_path, topt.fingerprint);
+    });
+  }
 
   // --init: /model/x of a result file, of the dimension `dim` (`needs` says whose, for the error).
   auto read_init = [&](Index dim, const std::string& needs) {
@@ -310,6 +391,20 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   if (out.summary.target_round) msg << ", target reached at round " << *out.summary.target_round;
   msg << ", " << out.summary.wall_time << " s";
   if (!out.output_path.empty()) msg << ", results in " << out.output_path;
+  if (out.summary.termination == Termination::kDiverged) {
+    // On stderr as well: a run that produced NaN must not look like a success in a log.
+    if (comm.is_root()) {
+      std::fprintf(stderr,
+                   "distopt: diverged: the loss is %s at round %lld (try a smaller --lr); "
+                   "results in %s\n",
+                   std::to_string(out.summary.final_row.get("loss")).c_str(),
+                   static_cast<long long>(out.summary.rounds_done),
+                   out.output_path.empty() ? "no file (--output none)" : out.output_path.c_str());
+      std::fflush(stderr);
+    }
+    msg << "\ndiverged: the loss became " << out.summary.final_row.get("loss") << " at round "
+        << out.summary.rounds_done;
+  }
   if (out.summary.termination == Termination::kSignal) {
     msg << "\nstopped by signal: checkpoint written to " << out.summary.checkpoint_written
         << "; resume with: distopt train <same options> --resume " << out.summary.checkpoint_written;
@@ -341,8 +436,8 @@ int train_command(Communicator& comm, const std::vector<std::string>& args) {
     if (comm.is_root()) print_resolved_config(std::cout, config, comm.size());
     return kExitOk;
   }
-  run_experiment(comm, config);
-  return kExitOk;
+  const auto out = run_experiment(comm, config);
+  return out.summary.termination == Termination::kDiverged ? kExitDiverged : kExitOk;
 }
 
 }  // namespace distopt

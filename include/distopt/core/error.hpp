@@ -63,5 +63,7 @@ class MpiError : public Error {
 inline constexpr int kExitOk = 0;        ///< Exit code of a successful run.
 inline constexpr int kExitInternal = 1;  ///< Exit code of an internal error (a bug, an MpiError).
 inline constexpr int kExitInput = 2;     ///< Exit code of an InputError (bad option, file, data).
+/// Exit code of a run that diverged (loss NaN or infinite): the result file is still written.
+inline constexpr int kExitDiverged = 3;
 
 }  // namespace distopt

@@ -2,6 +2,7 @@
 // The Trainer drives a method round after round (Ceres style: Options with documented defaults and
 // validation, a Summary at the end, callbacks for progress so algorithms never print).
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,7 +41,15 @@ struct TrainerOptions {
   std::string checkpoint_path;
   std::string resume_path;              ///< --resume: checkpoint to continue from; empty: fresh run
   std::optional<Vector> initial_model;  ///< --init (else the objective's initial point)
+  /// Options that determine the trajectory (name -> value as given), stored in every checkpoint
+  /// under /state/fingerprint/<name>, so that a resume with other values can be refused
+  /// (run_experiment compares them with checkpoint_fingerprint() before any work).
+  std::map<std::string, std::string> fingerprint;
 };
+
+/// The fingerprint stored in checkpoint `path` (empty for a checkpoint written before
+/// fingerprints existed). FileError if the file is not a readable checkpoint.
+std::map<std::string, std::string> checkpoint_fingerprint(const std::string& path);
 
 /// Why a run ended.
 enum class Termination {
@@ -48,8 +57,9 @@ enum class Termination {
   kTarget,    ///< the target metric was reached
   kSignal,    ///< SIGTERM/SIGINT: a checkpoint was written
   kCallback,  ///< a callback asked to stop (early stopping, a custom target)
+  kDiverged,  ///< the loss of an evaluation became NaN or infinite (no checkpoint is written)
 };
-/// "budget", "target", "signal", "callback" (what result files record).
+/// "budget", "target", "signal", "callback", "diverged" (what result files record).
 const char* to_string(Termination t);
 
 /// What a callback sees at an evaluation point (on every rank).
