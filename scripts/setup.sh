@@ -8,7 +8,10 @@ PKGS=(build-essential cmake pkg-config git
       libgtest-dev libbenchmark-dev
       dataset-fashion-mnist
       doxygen graphviz
-      python3 python3-matplotlib python3-h5py python3-numpy)
+      python3 python3-matplotlib python3-h5py python3-numpy
+      # The fuzz tests (scripts/fuzz.sh): clang 14 and its runtimes (libFuzzer, ASan, UBSan),
+      # which clang only recommends (not installed with --no-install-recommends).
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
