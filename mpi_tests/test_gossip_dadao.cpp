@@ -5,7 +5,6 @@
 // the Trainer's --time budget; input errors.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 
 #include "distopt/core/error.hpp"
@@ -146,7 +145,7 @@ TEST(Dadao, EventCountsMatchPoissonRates) {
 // Every edge of the complete graph joins nodes on different ranks when each rank holds few nodes:
 // at 4 ranks, 8 nodes, 22 of the 28 edges are cross-rank, so the run is made of wait chains.
 // They run down strictly decreasing event times (see virtual_time_engine.hpp) and cannot
-// deadlock: the run must finish, quickly, and agree bit for bit with one rank.
+// deadlock: the run must finish and agree bit for bit with one rank.
 TEST(Dadao, CrossRankWaitChainsCannotDeadlock) {
   auto world = Communicator::world();
   auto self = Communicator::self();
@@ -154,10 +153,8 @@ TEST(Dadao, CrossRankWaitChainsCannotDeadlock) {
   p.n = 8;
   for (const char* g : {"complete", "path", "hypercube:3"}) {
     SCOPED_TRACE(g);
-    const auto t0 = std::chrono::steady_clock::now();
+    // A deadlock is a hang, caught by the CTest timeout; no wall time is asserted (issue 11).
     const Trace tr = run_dadao(world, p, g, 300, 300);
-    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EXPECT_LT(sec, 20.0);
     EXPECT_GT(tr.comms, 1200u);
     const Trace one = run_dadao(self, p, g, 300, 300);
     EXPECT_TRUE(one.nodes == tr.nodes);

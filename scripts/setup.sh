@@ -10,7 +10,11 @@ PKGS=(build-essential cmake pkg-config git
       dataset-fashion-mnist
       doxygen graphviz
       python3 python3-matplotlib python3-h5py python3-numpy
-      slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge)
+      slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge
+
+      # The fuzz tests (scripts/fuzz.sh): clang 14 and its runtimes (libFuzzer, ASan, UBSan),
+      # which clang only recommends (not installed with --no-install-recommends).
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
