@@ -21,6 +21,11 @@
 
 namespace distopt_fuzz {
 
+/// The --max-memory the readers are run with: well below libFuzzer's -malloc_limit_mb=1024 of
+/// scripts/fuzz.sh, so a size the reader lets through past its own budget is an out-of-memory
+/// finding, and a size it refuses is the expected FileError.
+inline constexpr std::uint64_t kMaxMemory = std::uint64_t{256} << 20;
+
 /// A temporary file of this process (pid in the name: fuzzers may run in parallel), rewritten
 /// for every input.
 inline const std::string& temp_path(const char* suffix) {

@@ -7,7 +7,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& path = distopt_fuzz::write_input(data, size, ".h5");
   return distopt_fuzz::run_one([&] {
-    const distopt::DatasetFile f(path);
+    const distopt::DatasetFile f(path, distopt_fuzz::kMaxMemory);
     for (auto s : {distopt::Split::kTrain, distopt::Split::kTest}) {
       const auto y = f.labels(s);
       const auto d = f.read_all(s);

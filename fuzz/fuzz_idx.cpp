@@ -8,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& path = distopt_fuzz::write_input(data, size, ".idx");
   return distopt_fuzz::run_one([&] {
-    const auto a = distopt::read_idx(path);
+    const auto a = distopt::read_idx(path, distopt_fuzz::kMaxMemory);
     // The invariant read_mnist_like and the fmnist source rely on when they cut rows out of
     // data: the product of the dimensions is the number of bytes read (computed without
     // overflow here, so a reader that let the product wrap is reported, not UB in the target).
