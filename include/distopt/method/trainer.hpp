@@ -42,7 +42,7 @@ struct TrainerOptions {
   std::string resume_path;              ///< --resume: checkpoint to continue from; empty: fresh run
   std::optional<Vector> initial_model;  ///< --init (else the objective's initial point)
   /// Options that determine the trajectory (name -> value as given), stored in every checkpoint
-  /// under /state/fingerprint/<name>, so that a resume with other values can be refused
+  /// under `/state/fingerprint/NAME`, so that a resume with other values can be refused
   /// (run_experiment compares them with checkpoint_fingerprint() before any work).
   std::map<std::string, std::string> fingerprint;
 };

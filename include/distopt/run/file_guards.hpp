@@ -11,13 +11,14 @@ namespace distopt {
 
 /// True if `a` and `b` name the same file: the same (device, inode) when both exist (so a
 /// symlink or a hard link is caught), else the same lexically normal absolute path after
-/// resolving the symlinks of its existing part (so `./a.h5`, `a.h5` and `dir/../a.h5` are one).
+/// resolving the symlinks of its existing part (so "./a.h5", "a.h5" and "dir/../a.h5" are
+/// one).
 bool same_file(const std::string& a, const std::string& b);
 
 /// A file a run reads (`key` is its option, without dashes) or writes.
 struct NamedPath {
-  std::string key;
-  std::string path;
+  std::string key;   ///< the option naming the file, without dashes (e.g. "output")
+  std::string path;  ///< the path as given
 };
 
 /// Refuses (ConfigError naming the output's option) an output equal to an input, or two outputs
@@ -40,8 +41,8 @@ class FileLock {
   /// Takes the lock or throws ConfigError(key, "<path> is in use by another run ...").
   FileLock(const std::string& key, const std::string& path);
   ~FileLock();
-  FileLock(FileLock&& o) noexcept;
-  FileLock& operator=(FileLock&& o) noexcept;
+  FileLock(FileLock&& o) noexcept;             ///< takes over o's lock (o holds none after)
+  FileLock& operator=(FileLock&& o) noexcept;  ///< releases this lock, then takes over o's
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
   /// Removes the lock file and releases the lock (idempotent).
@@ -52,8 +53,8 @@ class FileLock {
   std::string lock_path_;
 };
 
-/// `text` with control bytes and invalid UTF-8 written as \xNN, so that a message quoting a
-/// garbled file (binary bytes in an INI file) stays one readable line.
+/// `text` with control bytes and invalid UTF-8 written as a backslash, x and two hex digits, so
+/// that a message quoting a garbled file (binary bytes in an INI file) stays one readable line.
 std::string printable(const std::string& text);
 
 }  // namespace distopt
