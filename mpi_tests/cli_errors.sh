@@ -109,16 +109,10 @@ expect "hyperclean key, multitask"    "--hyperclean-pool"       -- "${BL[@]}" --
 # No silent loss of results (issue 10): an existing --output or --checkpoint is refused, before
 # any work, leaving the file byte for byte unchanged; --overwrite replaces it; --resume continues.
 check() {  # check NAME COMMAND...: the command must succeed
-  local name=$1
+  local name=$1 ok=0
   shift
-  if "$@" >out.txt 2>err.txt; then
-    pass=$((pass + 1))
-    echo "ok   $name"
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name"
-    sed 's/^/     stderr: /' err.txt | head -20
-  fi
+  "$@" >out.txt 2>err.txt && ok=1
+  record $ok "$name" "$name"
 }
 unchanged() {  # unchanged NAME FILE SUM
   if [ "$(sha256sum <"$2")" = "$3" ]; then
