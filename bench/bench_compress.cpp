@@ -1,6 +1,7 @@
 // Compression benchmarks (docs/results-compression.md). Three modes, each printing CSV on rank 0:
 //
-//   bench_compress ef  [rounds] [lr-factor] [methods,...] [econtrol-eta]   EF21-paper experiment on Fashion-MNIST (T-shirt vs
+//   bench_compress ef  [rounds] [lr-factor] [methods,...] [econtrol-eta]   EF21-paper experiment on
+//   Fashion-MNIST (T-shirt vs
 //        shirt, binary logistic + 0.1·Σ x²/(1+x²), 20 workers, contiguous split): ‖∇f‖² against
 //        uplink bits per worker for gd, topk without feedback, ef14, ef21, ef21w, econtrol at
 //        k = 1% and 5% of d (ef21/ef21w at lr-factor × their theory step, the others at
@@ -9,6 +10,13 @@
 //        Top-1% compressed uplink (encode + allgatherv + decode) against the dense allreduce.
 //   bench_compress powersgd [rounds] [rank]   MLP 784-64-10 on Fashion-MNIST, sgd (batch 32 per
 //        worker, 8 workers): dense vs PowerSGD, loss, time per step, compression ratio.
+//   bench_compress step PROBLEM [steps] [batch] [configs]   one worker per rank, sgd on
+//        Fashion-MNIST (10 classes): the median time of one step for each configuration
+//        (name=compressor[/feedback], comma-separated; default dense, Top-1% + EF21, PowerSGD
+//        rank 1 and 4, QSGD 16 levels), with two ceilings measured in the same run: the local
+//        gradient of one batch alone and one raw MPI_Allreduce of d doubles.
+//        bench/compress_network.sh runs it over shaped links (docs/performance.md, "Compression on
+//        a shaped link").
 #include <mpi.h>
 
 #include <algorithm>
@@ -218,6 +226,92 @@ void bench_powersgd(Communicator& comm, std::int64_t rounds, int rank) {
   }
 }
 
+/// The median of `v` (sorted in place).
+double median(std::vector<double>& v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void bench_step(Communicator& comm, const std::string& problem, std::int64_t steps, Index batch,
+                std::string configs) {
+  if (configs.empty()) {
+    configs =
+        "dense=none,topk1%+ef21=topk:0.01/ef21,powersgd1=powersgd:1,powersgd4=powersgd:4,"
+        "qsgd16=qsgd:16";
+  }
+  const Index n = comm.size();  // one worker per rank
+  const Placement pl(n, comm.size(), comm.rank());
+  LocalData data = fmnist(pl, false);
+  auto obj = make_objective(problem, data.n_features, 10, Task::kMulticlass, Regularization{});
+  const Index d = obj->dim();
+  const Vector x0 = obj->initial_point(1);
+  // Ceiling 1: the local gradient of one batch (what every step computes before it talks).
+  std::vector<double> tg, ta;
+  {
+    const DataBlock b = data.train.block(0, std::min<Index>(batch, data.train.rows()));
+    Vector g = Vector::Zero(d);
+    for (std::int64_t r = 0; r < std::max<std::int64_t>(3, steps / 2); ++r) {
+      comm.barrier();
+      const double t0 = now();
+      g.setZero();
+      obj->sum_loss(x0, b, &g);
+      tg.push_back(comm.allreduce_max(now() - t0));
+    }
+    // Ceiling 2: one raw MPI_Allreduce of d doubles (what a dense step sends).
+    for (std::int64_t r = 0; r < std::max<std::int64_t>(3, steps / 2); ++r) {
+      comm.barrier();
+      const double t0 = now();
+      MPI_Allreduce(MPI_IN_PLACE, g.data(), static_cast<int>(d), MPI_DOUBLE, MPI_SUM,
+                    MPI_COMM_WORLD);
+      ta.push_back(comm.allreduce_max(now() - t0));
+    }
+  }
+  if (comm.is_root()) {
+    std::printf(
+        "problem,d,ranks,batch,config,compressor,feedback,steps,seconds_per_step_median,"
+        "seconds_grad_median,seconds_allreduce_median,mpi_bytes_per_rank_per_step,loss_final\n");
+  }
+  const double sg = median(tg), sa = median(ta);
+  std::size_t pos = 0;
+  while (pos < configs.size()) {
+    const std::size_t end = std::min(configs.find(',', pos), configs.size());
+    const std::string item = configs.substr(pos, end - pos);
+    pos = end + 1;
+    const std::size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    std::string comp = item.substr(eq + 1), fb = "none";
+    if (const std::size_t sl = comp.find('/'); sl != std::string::npos) {
+      fb = comp.substr(sl + 1);
+      comp = comp.substr(0, sl);
+    }
+    std::map<std::string, std::string> kv = {
+        {"algorithm", "sgd"}, {"agents", std::to_string(n)},
+        {"compressor", comp}, {"feedback", fb},
+        {"lr", "0.05"},       {"batch-size", std::to_string(batch)}};
+    Config cfg = Config::from_map(train_options(), kv);
+    RunContext ctx{comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
+    comm.traffic().restore({}, 0, 0);
+    auto algo = make_algorithm(cfg, ctx);
+    algo->initialize(x0);
+    std::vector<double> t;
+    for (std::int64_t r = 1; r <= steps; ++r) {
+      comm.barrier();
+      const double t0 = now();
+      algo->step(r);
+      t.push_back(comm.allreduce_max(now() - t0));
+    }
+    const auto mpi = comm.traffic().mpi_bytes() / static_cast<std::uint64_t>(steps);
+    const double loss = Evaluator(ctx).evaluate(algo->model()).loss;
+    if (comm.is_root()) {
+      std::printf("%s,%lld,%d,%lld,%s,%s,%s,%lld,%.6e,%.6e,%.6e,%llu,%.5f\n", problem.c_str(),
+                  static_cast<long long>(d), comm.size(), static_cast<long long>(batch),
+                  name.c_str(), comp.c_str(), fb.c_str(), static_cast<long long>(steps), median(t),
+                  sg, sa, static_cast<unsigned long long>(mpi), loss);
+      std::fflush(stdout);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,8 +326,11 @@ int main(int argc, char** argv) {
       bench_agg(comm, argc > 2 ? std::stoi(argv[2]) : 7);
     } else if (mode == "powersgd") {
       bench_powersgd(comm, argc > 2 ? std::stoll(argv[2]) : 300, argc > 3 ? std::stoi(argv[3]) : 4);
+    } else if (mode == "step" && argc > 2) {
+      bench_step(comm, argv[2], argc > 3 ? std::stoll(argv[3]) : 20,
+                 argc > 4 ? std::stoll(argv[4]) : 32, argc > 5 ? argv[5] : "");
     } else if (comm.is_root()) {
-      std::fprintf(stderr, "usage: bench_compress ef|agg|powersgd [args]\n");
+      std::fprintf(stderr, "usage: bench_compress ef|agg|powersgd|step [args]\n");
     }
   }
   MPI_Finalize();

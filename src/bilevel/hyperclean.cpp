@@ -46,7 +46,8 @@ void HypercleanOptions::validate() const {
 }
 
 HypercleanProblem::HypercleanProblem(const HypercleanOptions& options, const std::string& data,
-                                     Index blocks, std::uint64_t seed, const Placement& placement)
+                                     Index blocks, std::uint64_t seed, const Placement& placement,
+                                     std::uint64_t max_memory)
     : o_(options), m_(blocks), placement_(placement) {
   o_.validate();
   if (blocks < 1) throw ConfigError("agents", "hyperclean needs at least one block");
@@ -61,6 +62,7 @@ HypercleanProblem::HypercleanProblem(const HypercleanOptions& options, const std
   }
   SourceOptions so;
   so.seed = seed;
+  so.max_memory = max_memory;
   const auto src = open_source(data, so);
   description_ = src->describe();
   if (src->task() == Task::kRegression) {

@@ -32,7 +32,8 @@ BilevelProblemRegistry& bilevel_problem_registry() {
              [](const BilevelProblemArgs& a) -> std::unique_ptr<BilevelProblem> {
                a.no_arg();
                return std::make_unique<ReweightProblem>(a.options.reweight, a.options.data,
-                                                        a.blocks, a.seed, a.placement);
+                                                        a.blocks, a.seed, a.placement,
+                                                        a.options.max_memory);
              }});
     reg.add({"hyperclean", "hyperclean",
              "data hyper-cleaning: per-row weights sigma(x_j) of noisy --bilevel-data labels, "
@@ -40,7 +41,8 @@ BilevelProblemRegistry& bilevel_problem_registry() {
              [](const BilevelProblemArgs& a) -> std::unique_ptr<BilevelProblem> {
                a.no_arg();
                return std::make_unique<HypercleanProblem>(a.options.hyperclean, a.options.data,
-                                                          a.blocks, a.seed, a.placement);
+                                                          a.blocks, a.seed, a.placement,
+                                                          a.options.max_memory);
              }});
     return reg;
   }();

@@ -62,7 +62,8 @@ void ReweightOptions::validate() const {
 }
 
 ReweightProblem::ReweightProblem(const ReweightOptions& options, const std::string& data,
-                                 Index blocks, std::uint64_t seed, const Placement& placement)
+                                 Index blocks, std::uint64_t seed, const Placement& placement,
+                                 std::uint64_t max_memory)
     : o_(options), m_(blocks), placement_(placement) {
   o_.validate();
   if (blocks < 1) throw ConfigError("agents", "reweight needs at least one block");
@@ -81,7 +82,7 @@ ReweightProblem::ReweightProblem(const ReweightOptions& options, const std::stri
   // The source's errors name --data; here the spec came from --bilevel-data.
   std::unique_ptr<DataSource> src;
   try {
-    src = open_source(data, SourceOptions{seed, 0.2, 0});
+    src = open_source(data, SourceOptions{seed, 0.2, 0, max_memory});
   } catch (const ConfigError& e) {
     if (e.key() != "data") throw;
     throw ConfigError("bilevel-data", e.what());

@@ -8,6 +8,7 @@
 #include "distopt/bilevel/f2sa.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/core/parse.hpp"
+#include "distopt/data/memory_budget.hpp"
 
 namespace distopt {
 
@@ -208,6 +209,7 @@ BilevelProblemOptions bilevel_problem_options_from(const Config& c) {
   BilevelProblemOptions o;
   o.problem = c.get("bilevel-problem");
   o.data = c.get("bilevel-data");
+  o.max_memory = parse_memory_size("max-memory", c.get("max-memory"));
   const std::string kind = split_spec(o.problem).kind;
   // An unknown name first: its error says what is known (before the keys it would reject).
   if (!o.problem.empty() && !bilevel_problem_registry().find(kind)) {

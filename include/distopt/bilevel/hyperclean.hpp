@@ -108,8 +108,10 @@ class HypercleanProblem : public BilevelProblem {
   /// fewer training rows than blocks ("hyperclean-train-rows"), for more test rows than the test
   /// split holds ("hyperclean-test-rows"), for pooling a source that is not 28×28 images
   /// ("hyperclean-pool"), and for a source that is not a classification task ("bilevel-data").
+  /// `max_memory` bounds the sizes read from `data`'s files (--max-memory; 0: the default of
+  /// data/memory_budget.hpp).
   HypercleanProblem(const HypercleanOptions& options, const std::string& data, Index blocks,
-                    std::uint64_t seed, const Placement& placement);
+                    std::uint64_t seed, const Placement& placement, std::uint64_t max_memory = 0);
 
   /// "hyperclean".
   std::string name() const override { return "hyperclean"; }

@@ -34,6 +34,9 @@ struct BilevelProblemOptions {
   /// --bilevel-data: the data source of the problems that read data (`reweight`, `hyperclean`),
   /// a --data spec (data/source.hpp); default `fmnist`. `multitask` generates its own rows.
   std::string data = "fmnist";
+  /// --max-memory: bound of the sizes read from --bilevel-data's files (data/memory_budget.hpp);
+  /// 0: the default (3/4 of the machine's memory).
+  std::uint64_t max_memory = 0;
   /// The options of `multitask` (used only when problem is `multitask`).
   MultitaskOptions multitask{};
   /// The options of `reweight` (used only when problem is `reweight`).

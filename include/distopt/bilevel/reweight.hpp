@@ -96,8 +96,10 @@ class ReweightProblem : public BilevelProblem {
   /// for invalid options, a source that is not multiclass or lacks a class, too few rows of the
   /// pair ("reweight-train-rows"), pooling a source without 784 features ("reweight-pool"), or
   /// blocks below 1 ("agents"); FileError for unreadable files.
+  /// `max_memory` bounds the sizes read from `data`'s files (--max-memory; 0: the default of
+  /// data/memory_budget.hpp).
   ReweightProblem(const ReweightOptions& options, const std::string& data, Index blocks,
-                  std::uint64_t seed, const Placement& placement);
+                  std::uint64_t seed, const Placement& placement, std::uint64_t max_memory = 0);
 
   /// "reweight".
   std::string name() const override { return "reweight"; }
