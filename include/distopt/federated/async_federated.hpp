@@ -82,12 +82,12 @@ struct InFlight {
 class ArrivalQueue {
  public:
   void push(const InFlight& f);  ///< adds a client in flight
-  bool empty() const { return q_.empty(); }
-  Index size() const { return static_cast<Index>(q_.size()); }
+  bool empty() const { return q_.empty(); }                     ///< no client in flight
+  Index size() const { return static_cast<Index>(q_.size()); }  ///< clients in flight
   const InFlight& top() const;  ///< the earliest arrival; Error when empty
   InFlight pop();               ///< removes and returns the earliest arrival
   const std::vector<InFlight>& items() const { return q_; }  ///< in schedule order
-  void clear() { q_.clear(); }
+  void clear() { q_.clear(); }                               ///< removes every client
 
  private:
   std::vector<InFlight> q_;  // sorted by InFlight::operator< (small: the concurrency)
@@ -142,8 +142,9 @@ class AsyncFederated : public Algorithm {
   /// True while `client` is in flight.
   bool in_flight(Index client) const { return busy_[static_cast<std::size_t>(client)] != 0; }
 
-  /// Method state checkpoints (replicated, under "server/<name>/..."); default: nothing.
+  /// Saves the method's own state (replicated, under "server/NAME/..."); default: nothing.
   virtual void save_method(StateArchive& /*out*/) const {}
+  /// Restores what save_method() put; default: nothing.
   virtual void load_method(const StateArchive& /*in*/) {}
 
   RunContext& ctx_;               ///< the run

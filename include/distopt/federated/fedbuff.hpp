@@ -65,7 +65,9 @@ class FedBuff : public AsyncFederated {
   Index concurrency() const { return concurrency_; }  ///< C
 
  protected:
+  /// The replacements still to dispatch (server/fedbuff/pending).
   void save_method(StateArchive& out) const override;
+  /// Restores what save_method() put.
   void load_method(const StateArchive& in) override;
 
  private:
