@@ -17,7 +17,8 @@
 //    naive: 2 units of time = 61 arrivals) and compared with a tolerance well below the distance
 //    between the fixed points (asserted first);
 //  * --reduction ordered: the same bits at 1, 2 and 4 ranks (world vs every client on one rank);
-//  * the staleness histogram of a schedule computed by hand;
+//  * the staleness weight: with simultaneous arrivals on one model, each step is the s ≡ 1 step
+//    times s(τ) (sqrt, poly:2); the staleness histogram of that schedule, computed by hand;
 //  * resume from a checkpoint equals the uninterrupted run bit for bit (clients in flight with
 //    their held updates, the clock and the counters are in the checkpoint), also on one rank.
 #include <gtest/gtest.h>
@@ -188,6 +189,38 @@ TEST(AsyncFederated, StalenessHistogramOfSimultaneousArrivals) {
   ASSERT_EQ(out["staleness_histogram"].rows(), 8);
   EXPECT_EQ(out["staleness_histogram"](7, 0), 7.0);
   EXPECT_EQ(out["staleness_histogram"](7, 1), 3.0);
+}
+
+TEST(FedBuff, StalenessWeightScalesTheStaleUpdate) {
+  // C = N = 8 equal-speed clients, K = 1: the first wave's arrivals have staleness 0, 1, 2, ...
+  // and all trained on x^0, so with s ≡ 1 and with s = S(τ) the steps x^{v+1} − x^v differ
+  // exactly by the factor S(v): 1/√(1+v) for sqrt, (1+v)^−2 for poly:2, until v = 7.
+  auto comm = Communicator::world();
+  auto models = [&](const std::string& staleness) {
+    auto kv = std::map<std::string, std::string>{
+        {"algorithm", "fedbuff"}, {"buffer-size", "1"}, {"staleness", staleness}};
+    RunSetup s(comm, kProblem, make_config(kProblem, kv));
+    auto algo = make_algorithm(s.config, s.ctx);
+    algo->initialize(Vector::Zero(kProblem.dim));
+    std::vector<Vector> xs{algo->model()};
+    for (std::int64_t t = 1; t <= 8; ++t) {
+      algo->step(t);
+      xs.push_back(algo->model());
+    }
+    return xs;
+  };
+  const auto c = models("constant");
+  for (const auto& [spec, power] :
+       std::vector<std::pair<std::string, double>>{{"sqrt", 0.5}, {"poly:2", 2.0}}) {
+    const auto w = models(spec);
+    for (int v = 0; v < 8; ++v) {
+      const Vector dc = c[v + 1] - c[v];
+      const Vector dw = w[v + 1] - w[v];
+      ASSERT_GT(dc.norm(), 1e-3);
+      const double factor = std::pow(1.0 + v, -power);
+      EXPECT_LT((dw - factor * dc).norm(), 1e-12 * dc.norm()) << spec << " version " << v;
+    }
+  }
 }
 
 namespace {
