@@ -8,9 +8,9 @@
 //     stream keyed by the client's own dispatch count) and returns u_i = y_i − x^v at
 //     t + τ_i, τ_i = max(K_i, 1) / s_i;
 //   * the arrival schedule depends only on the speeds, the step counts and the seed, never on model
-//     values, so every rank computes it identically (ArrivalQueue, replicated); a client's update
-//     depends only on the model it downloaded, so the rank that holds the client computes it at
-//     dispatch and keeps it until the arrival;
+//     values, so every rank computes it identically (ArrivalQueue, async_schedule.hpp, replicated);
+//     a client's update depends only on the model it downloaded, so the rank that holds the client
+//     computes it at dispatch and keeps it until the arrival;
 //   * arrived updates wait in the server's buffer: the owner rank keeps, per client, the sum of its
 //     buffered updates in arrival order, each scaled by the method's per-arrival factor (FedBuff's
 //     staleness weight s(τ), FedFix: 1); at an aggregation the server sums w_i · (that sum) over
@@ -22,12 +22,6 @@
 // downloaded its model. Every aggregated arrival is counted in the staleness histogram
 // (final_outputs "staleness_histogram": rows [τ, count]).
 //
-// Why not DADAO's EventSchedule (gossip layer): it draws Poisson clocks on the nodes and edges of
-// a graph, interval by interval; here the events are deterministic return times t + τ_i of the
-// clients in flight, and which client starts next is a server decision made at the arrival, so a
-// priority queue of in-flight clients (ArrivalQueue) is the whole schedule. It also keeps the
-// federated layer independent of the gossip layer (sibling layers, scripts/check_layers.py).
-//
 // Checkpoints hold x, the server optimiser, the clock, the version, the dispatch counters, the
 // in-flight clients, the buffer, the histogram (replicated), and per client on its owner rank the
 // held update, the buffered sum and the gradient count: a resumed run continues bit for bit.
@@ -38,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "distopt/federated/async_schedule.hpp"
 #include "distopt/federated/client_speed.hpp"
 #include "distopt/federated/federated_options.hpp"
 #include "distopt/federated/local_solver.hpp"
@@ -65,32 +60,6 @@ struct AsyncFederatedOptions {
   /// federated.validate(), speed.validate(); ConfigError("compressor" | "compressor-down", ...)
   /// for a compressed link, ConfigError("clock", ...) for the wall clock.
   void validate() const;
-};
-
-/// One client in flight: dispatched at t_dispatch on version `version`, back at t_arrival.
-struct InFlight {
-  Index client = 0;          ///< the client
-  std::int64_t version = 0;  ///< server version of the model it downloaded
-  double t_dispatch = 0;     ///< simulated time of the download
-  double t_arrival = 0;      ///< simulated time of the return
-  std::uint64_t seq = 0;     ///< global dispatch index (0, 1, ...): ties and checkpoints
-  /// The schedule's order: (t_arrival, client, seq), the same on every rank.
-  bool operator<(const InFlight& o) const;
-};
-
-/// The clients in flight, earliest arrival first (replicated on every rank).
-class ArrivalQueue {
- public:
-  void push(const InFlight& f);  ///< adds a client in flight
-  bool empty() const { return q_.empty(); }                     ///< no client in flight
-  Index size() const { return static_cast<Index>(q_.size()); }  ///< clients in flight
-  const InFlight& top() const;  ///< the earliest arrival; Error when empty
-  InFlight pop();               ///< removes and returns the earliest arrival
-  const std::vector<InFlight>& items() const { return q_; }  ///< in schedule order
-  void clear() { q_.clear(); }                               ///< removes every client
-
- private:
-  std::vector<InFlight> q_;  // sorted by InFlight::operator< (small: the concurrency)
 };
 
 /// One arrival waiting in the server's buffer.
