@@ -10,7 +10,8 @@ void add_gossip_options(po::options_description& d) {
       d, "graph", "ring",
       ("gossip network: " + graph_registry().choices() + " (n must equal --agents)").c_str());
   add_option(d, "clock", "virtual",
-             "dadao execution: virtual (exact, identical at any rank count) | wall (real time)");
+             "dadao, fedbuff, fedfix: virtual (exact, identical at any rank count) | wall (real "
+             "time; dadao only)");
   add_option(d, "time",
              "dadao: virtual-time horizon T (one round = one unit of virtual time; sets --rounds "
              "to ceil(T))");

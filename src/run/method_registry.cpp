@@ -5,12 +5,15 @@
 #include "distopt/bilevel/exact_hypergradient_descent.hpp"
 #include "distopt/dataparallel/gradient_descent.hpp"
 #include "distopt/federated/fedavg.hpp"
+#include "distopt/federated/fedbuff.hpp"
 #include "distopt/federated/feddyn.hpp"
+#include "distopt/federated/fedfix.hpp"
 #include "distopt/federated/fedprox.hpp"
 #include "distopt/federated/fedspeed.hpp"
 #include "distopt/federated/scaffold.hpp"
 #include "distopt/gossip/dadao.hpp"
 #include "distopt/gossip/sync_gossip.hpp"
+#include "distopt/run/async_federated_config.hpp"
 #include "distopt/run/bilevel_config.hpp"
 #include "distopt/run/compress_config.hpp"
 #include "distopt/run/dataparallel_config.hpp"
@@ -75,6 +78,17 @@ Registry<MethodFactory>& method_registry() {
              return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c),
                                                FedSpeed::Form::kSimulator);
            }});
+    // Asynchronous federated methods (ALGORITHMS.md §1), in simulated time.
+    m.add({"fedbuff", "",
+           "FedBuff: asynchronous clients, staleness-weighted buffer of K updates (--buffer-size)",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedBuff>(ctx, fedbuff_options_from(c));
+           }});
+    m.add({"fedfix", "",
+           "FedFix: asynchronous clients, aggregation every Delta t, unbiased weights",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<FedFix>(ctx, fedfix_options_from(c));
+           }});
     // Decentralized gossip (ALGORITHMS.md §3).
     m.add({"dadao", "", "DADAO: asynchronous decentralized, Poisson gradient and gossip clocks",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
@@ -128,6 +142,8 @@ Registry<OptionGroup>& option_groups() {
         {"compression", "", "uplink and downlink compression, error feedback", add_uplink_options});
     g.add({"federated", "", "federated methods", add_federated_options});
     g.add({"gossip", "", "decentralized gossip methods", add_gossip_options});
+    g.add({"async-federated", "", "asynchronous federated methods (fedbuff, fedfix)",
+           add_async_federated_options});
     g.add({"bilevel", "", "multi-block bilevel methods", add_bilevel_options});
     return g;
   }();
