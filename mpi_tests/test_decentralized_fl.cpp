@@ -180,7 +180,9 @@ TEST(DecentralizedFL, ConsensusShrinksWithGossipSteps) {
     const RowMatrix all = gather_rows(world, s.placement, as_dfl(*a).local_models());
     EXPECT_NEAR(m.get("consensus"), consensus_of(all), 1e-12 * consensus_of(all));
     EXPECT_GT(m.get("consensus"), 0.0);
-    if (Q > 1) EXPECT_LT(m.get("consensus"), previous / 1.5) << "Q=" << Q;
+    if (Q > 1) {
+      EXPECT_LT(m.get("consensus"), previous / 1.5) << "Q=" << Q;
+    }
     previous = m.get("consensus");
   }
 }
