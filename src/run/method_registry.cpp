@@ -89,14 +89,16 @@ Registry<MethodFactory>& method_registry() {
     m.add({"dfedavg", "",
            "DFedAvg: local SGD steps, then --gossip-steps Metropolis gossip steps on --graph",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<DecentralizedFL>(ctx, decentralized_fl_options_from(c),
-                                                      DecentralizedLocalStep::kSgd);
+             return std::make_unique<DecentralizedFL>(
+                 ctx, decentralized_fl_options_from(c, DecentralizedLocalStep::kSgd),
+                 DecentralizedLocalStep::kSgd);
            }});
     m.add({"dfedsam", "",
            "DFedSAM: local SAM steps (--sam-rho), then gossip; --gossip-steps Q > 1: DFedSAM-MGS",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<DecentralizedFL>(ctx, decentralized_fl_options_from(c),
-                                                      DecentralizedLocalStep::kSam);
+             return std::make_unique<DecentralizedFL>(
+                 ctx, decentralized_fl_options_from(c, DecentralizedLocalStep::kSam),
+                 DecentralizedLocalStep::kSam);
            }});
     // Multi-block bilevel optimisation (ALGORITHMS.md §4): methods that bring their own problem
     // (--bilevel-problem, m blocks = --agents), registered with MethodFactory::bilevel.

@@ -10,7 +10,9 @@ namespace distopt {
 
 /// Declares --sam-rho (the other keys are declared by the federated and gossip groups).
 void add_decentralized_fl_options(po::options_description& d);
-/// The options of dfedavg / dfedsam; ConfigError naming the key.
-DecentralizedFLOptions decentralized_fl_options_from(const Config& config);
+/// The options of dfedavg (`local` kSgd) or dfedsam (kSam); ConfigError naming the key. --sam-rho
+/// is read only for dfedsam, so that dfedavg warns that it ignores a given --sam-rho.
+DecentralizedFLOptions decentralized_fl_options_from(const Config& config,
+                                                     DecentralizedLocalStep local);
 
 }  // namespace distopt
