@@ -21,6 +21,12 @@
 // the synchronous gossip baseline (--algorithm gossip) with uniform weights: the two are tested
 // equal bit for bit.
 //
+// Why the federated layer: the round is the federated client loop without the server (the local
+// schedule, minibatch streams and SAM step of LocalSolver/FedSpeed, any model including MLPs),
+// while the gossip family's GossipProblem needs convex models with a known smoothness constant.
+// What it needs of gossip, the graph and the mixing step, sits below both families in the
+// topology layer (GossipMixer), so neither family includes the other.
+//
 // Metrics (extra_metrics): consensus = (1/n) Σ ‖x_i − x̄‖², client_drift = (1/n) Σ ‖y_{i,K} −
 // x_i^t‖² of the last round, bytes_per_edge_round = Q · d · 8 (the logical bytes one directed edge
 // carries per round: every gossip step sends the d float64 values of a model each way), comm_events
