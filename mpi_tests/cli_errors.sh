@@ -164,10 +164,12 @@ W=(train --agents 4 --rounds 2 --log-format none --output none)
 warns "--prox-mu with fedavg" "distopt: warning: option --prox-mu is ignored by --algorithm fedavg" -- "${W[@]}" --algorithm fedavg --prox-mu 0.1
 warns "two ignored options" "distopt: warning: options --econtrol-eta, --graph are ignored by --algorithm gd" -- "${W[@]}" --graph ring --econtrol-eta 0.5
 warns "fedprox uses --prox-mu" "" -- "${W[@]}" --algorithm fedprox --prox-mu 0.1
+warns "--sam-rho with dfedavg" "distopt: warning: option --sam-rho is ignored by --algorithm dfedavg" -- "${W[@]}" --algorithm dfedavg --sam-rho 0.1
 # Every key of these INI files is given, and used (the agents too: not overridden here).
 C=(train --rounds 2 --log-format none --output none)
 warns "quickstart.ini" "" -- "${C[@]}" --config "$SRC/configs/quickstart.ini"
 warns "gossip.ini" "" -- "${C[@]}" --config "$SRC/configs/gossip.ini"
+warns "dfedsam-synthetic.ini" "" -- "${C[@]}" --config "$SRC/configs/dfedsam-synthetic.ini"
 warns "ef21-topk.ini" "" -- "${C[@]}" --config "$SRC/configs/ef21-topk.ini"
 warns "bsvrb2-multitask.ini" "" -- "${C[@]}" --config "$SRC/configs/bsvrb2-multitask.ini"
 

@@ -21,3 +21,6 @@ assert at >= 0 and raw.find(needle, at + 1) < 0, "metric name not found once in 
 raw[at] ^= 0x01
 open("bad.ckpt.h5", "wb").write(raw)
 PY
+# A dfedsam checkpoint (dfl.ckpt.h5, at round 2): its --sam-rho and --gossip-steps are fingerprinted.
+run_distopt train --agents 4 --algorithm dfedsam --rounds 4 --checkpoint-every 2 --log-format none \
+  --output dfl.h5 >/dev/null

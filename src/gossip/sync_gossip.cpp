@@ -15,66 +15,19 @@ void SyncGossipOptions::validate() const {
 }
 
 SyncGossip::SyncGossip(RunContext& ctx, SyncGossipOptions options)
-    : ctx_(ctx), problem_(ctx, options.gossip) {
+    : ctx_(ctx),
+      problem_(ctx, options.gossip),
+      mixer_(problem_.graph(), ctx.placement, problem_.exchange()) {
   options.validate();
   steps_ = options.gossip_steps;
   lr_ = options.lr ? *options.lr : 1.0 / problem_.L();
-  w_ = metropolis_weights(problem_.graph());
-  const Graph& g = problem_.graph();
-  for (Index i = problem_.local_first(); i < problem_.local_first() + problem_.local_count(); ++i) {
-    for (Index e : g.incident(i)) {
-      if (!problem_.is_local(g.edge(e).other(i))) remote_.push_back({e, i});
-    }
-  }
 }
 
 void SyncGossip::initialize(const Vector& x0) {
   X_.resize(problem_.local_count(), x0.size());
   for (Index k = 0; k < X_.rows(); ++k) X_.row(k) = x0.transpose();
-  next_.resizeLike(X_);
-  recv_.resize(static_cast<Index>(remote_.size()), x0.size());
   x_star_ = solve_optimum(ctx_, x0, problem_.L_mean(), problem_.mu_mean()).x;
   models_.reset();
-}
-
-void SyncGossip::gossip_once() {
-  const Graph& g = problem_.graph();
-  const Index first = problem_.local_first();
-  const Index d = X_.cols();
-  NeighborExchange& channel = problem_.exchange();
-  std::vector<Request> reqs;
-  reqs.reserve(2 * remote_.size());
-  std::map<Index, Index> slot;  // edge -> row of recv_
-  for (std::size_t r = 0; r < remote_.size(); ++r) {
-    const auto [e, i] = remote_[r];
-    const int peer = problem_.owner(g.edge(e).other(i));
-    const int tag = channel.edge_tag(e);
-    slot[e] = static_cast<Index>(r);
-    reqs.push_back(channel.irecv(
-        std::span<double>(recv_.row(static_cast<Index>(r)).data(), static_cast<std::size_t>(d)),
-        peer, tag));
-    reqs.push_back(channel.isend(
-        std::span<const double>(X_.row(i - first).data(), static_cast<std::size_t>(d)), peer, tag,
-        {i}));
-  }
-  wait_all(reqs);
-  const auto bytes = static_cast<std::uint64_t>(d) * sizeof(double);
-  for (Index i = first; i < first + problem_.local_count(); ++i) {
-    auto out = next_.row(i - first);
-    out = w_.self[static_cast<std::size_t>(i)] * X_.row(i - first);
-    for (Index e : g.incident(i)) {
-      const Index j = g.edge(e).other(i);
-      const double we = w_.edge[static_cast<std::size_t>(e)];
-      if (problem_.is_local(j)) {
-        out += we * X_.row(j - first);
-        channel.count_in_memory(i, bytes);  // i's model, read by j in memory
-      } else {
-        out += we * recv_.row(slot.at(e));
-      }
-      if (g.edge(e).u == i) ++comm_events_;
-    }
-  }
-  X_.swap(next_);
 }
 
 void SyncGossip::step(std::int64_t /*round*/) {
@@ -85,7 +38,7 @@ void SyncGossip::step(std::int64_t /*round*/) {
     problem_.gradient(first + k, x, g_);
     X_.row(k) -= lr_ * g_.transpose();
   }
-  for (std::int64_t q = 0; q < steps_; ++q) gossip_once();
+  for (std::int64_t q = 0; q < steps_; ++q) mixer_.mix(X_);
   ++rounds_;
   models_.reset();
 }
@@ -107,7 +60,7 @@ void SyncGossip::extra_metrics(MetricRow& row) {
   const auto s = NodeSummary::of(node_models(), x_star_);
   row.set("dist_to_opt", s.dist_to_opt);
   row.set("consensus", s.consensus);
-  std::uint64_t c[2] = {problem_.local_gradients(), comm_events_};
+  std::uint64_t c[2] = {problem_.local_gradients(), mixer_.edge_activations()};
   ctx_.comm.allreduce_sum(std::span<std::uint64_t>(c, 2));
   row.set("grad_events", static_cast<double>(c[0]));
   row.set("comm_events", static_cast<double>(c[1]));
@@ -127,13 +80,9 @@ void SyncGossip::load(const StateArchive& in) {
     X_.row(k) = x.transpose();
   }
   rounds_ = static_cast<std::int64_t>(in.get_count("gossip/rounds"));
-  // Counters follow from the round count: n_local gradients and the local lower-end edges per step.
+  // Counters follow from the round count: n_local gradients per round, Q gossip steps per round.
   problem_.restore_gradients(static_cast<std::uint64_t>(rounds_ * problem_.local_count()));
-  std::uint64_t lower = 0;
-  for (Index i = problem_.local_first(); i < problem_.local_first() + problem_.local_count(); ++i) {
-    for (Index e : problem_.graph().incident(i)) lower += problem_.graph().edge(e).u == i ? 1 : 0;
-  }
-  comm_events_ = lower * static_cast<std::uint64_t>(steps_ * rounds_);
+  mixer_.restore_steps(static_cast<std::uint64_t>(steps_ * rounds_));
   models_.reset();
 }
 

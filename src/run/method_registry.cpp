@@ -17,6 +17,7 @@
 #include "distopt/run/bilevel_config.hpp"
 #include "distopt/run/compress_config.hpp"
 #include "distopt/run/dataparallel_config.hpp"
+#include "distopt/run/decentralized_fl_config.hpp"
 #include "distopt/run/federated_config.hpp"
 #include "distopt/run/gossip_config.hpp"
 
@@ -98,6 +99,21 @@ Registry<MethodFactory>& method_registry() {
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
              return std::make_unique<SyncGossip>(ctx, sync_gossip_options_from(c));
            }});
+    // Decentralized federated learning (clients on --graph, no server; docs/algorithms.md).
+    m.add({"dfedavg", "",
+           "DFedAvg: local SGD steps, then --gossip-steps Metropolis gossip steps on --graph",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<DecentralizedFL>(
+                 ctx, decentralized_fl_options_from(c, DecentralizedLocalStep::kSgd),
+                 DecentralizedLocalStep::kSgd);
+           }});
+    m.add({"dfedsam", "",
+           "DFedSAM: local SAM steps (--sam-rho), then gossip; --gossip-steps Q > 1: DFedSAM-MGS",
+           [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
+             return std::make_unique<DecentralizedFL>(
+                 ctx, decentralized_fl_options_from(c, DecentralizedLocalStep::kSam),
+                 DecentralizedLocalStep::kSam);
+           }});
     // Multi-block bilevel optimisation (ALGORITHMS.md §4): methods that bring their own problem
     // (--bilevel-problem, m blocks = --agents), registered with MethodFactory::bilevel.
     m.add({"exact-hypergrad", "",
@@ -144,6 +160,8 @@ Registry<OptionGroup>& option_groups() {
     g.add({"gossip", "", "decentralized gossip methods", add_gossip_options});
     g.add({"async-federated", "", "asynchronous federated methods (fedbuff, fedfix)",
            add_async_federated_options});
+    g.add({"decentralized-fl", "", "decentralized federated learning (dfedavg, dfedsam)",
+           add_decentralized_fl_options});
     g.add({"bilevel", "", "multi-block bilevel methods", add_bilevel_options});
     return g;
   }();

@@ -7,14 +7,15 @@
 // With a constant step the nodes converge to a neighbourhood of x* whose size shrinks with γ and
 // with Q (decentralized GD is biased on heterogeneous data): the benchmarks report that floor.
 // Counters: one gradient event per node per round, |E| communication events (edge activations,
-// one d-vector each way) per gossip step. Node mixing sums neighbours in incident-edge order, so
+// one d-vector each way) per gossip step. The gossip step is topology/gossip_mixer.hpp's (shared
+// with decentralized federated learning): node mixing sums neighbours in incident-edge order, so
 // runs are bitwise identical at any number of ranks.
 #include <cstdint>
 #include <optional>
 
 #include "distopt/gossip/gossip_problem.hpp"
 #include "distopt/method/algorithm.hpp"
-#include "distopt/topology/metropolis.hpp"
+#include "distopt/topology/gossip_mixer.hpp"
 
 namespace distopt {
 
@@ -56,19 +57,14 @@ class SyncGossip : public Algorithm {
   const RowMatrix& node_models() const;
 
  private:
-  void gossip_once();
-
   RunContext& ctx_;
   GossipProblem problem_;
   std::int64_t steps_;
   double lr_;
-  MetropolisWeights w_;
-  RowMatrix X_, next_;                        // local nodes' models
-  std::vector<std::pair<Index, Index>> remote_;  // (edge, local node) pairs whose other end is remote
-  RowMatrix recv_;                            // one row per remote_ entry
+  GossipMixer mixer_;  // Metropolis W; counts the edge activations whose lower end is local
+  RowMatrix X_;        // local nodes' models
   Vector x_star_, g_;
   std::int64_t rounds_ = 0;
-  std::uint64_t comm_events_ = 0;  // edges whose lower end is local, times gossip steps
   mutable std::optional<RowMatrix> models_;
   mutable Vector mean_;
 };
