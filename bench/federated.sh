@@ -2,8 +2,12 @@
 # Federated benchmark on Fashion-MNIST (docs/results-federated.md): test accuracy against rounds for
 # FedAvg, FedProx, SCAFFOLD, FedDyn and FedSpeed with 100 clients (Dirichlet 0.3 and IID), 10%
 # participation, batch 50, for softmax regression and the MLP 784-200-10, plus a small FedSpeed
-# grid over (lambda, rho, alpha). Every run is `distopt train --config configs/<method>-fmnist.ini`
-# with the overrides printed in its log file; the metric stream (JSON lines) is kept in OUT.
+# grid over (lambda, rho, alpha) of the printed Algorithm 1 (--fedspeed-server active). Every run is
+# `distopt train --config configs/<method>-fmnist.ini` with the overrides printed in its log file;
+# the metric stream (JSON lines) is kept in OUT. Run names: fedspeed-active (configs/
+# fedspeed-active-fmnist.ini, the printed Algorithm 1) and fedspeed-all (configs/fedspeed-fmnist.ini,
+# the default: the authors' code); runs named fedspeed or fedspeed-sim (before issue 13) are not
+# reused.
 #
 # usage: bench/federated.sh [BUILD_DIR] [OUT_DIR] [NP]
 #   BUILD_DIR defaults to build-bench, OUT_DIR to BUILD_DIR/federated-runs, NP (ranks) to 2.
@@ -35,7 +39,7 @@ run() {
   mv "$log.tmp" "$log"
 }
 
-methods=(fedavg fedprox scaffold feddyn fedspeed fedspeed-sim)
+methods=(fedavg fedprox scaffold feddyn fedspeed-active fedspeed)
 for model in softmax mlp; do
   if [[ $model == softmax ]]; then
     extra=(--problem softmax --rounds "$softmax_rounds" --eval-every 5)
@@ -45,23 +49,26 @@ for model in softmax mlp; do
   for part in dirichlet:0.3 iid; do
     tag=${part%%:*}
     for m in "${methods[@]}"; do
-      run "$model-$tag-$m" "$m" "${extra[@]}" --partition "$part"
+      name=$m
+      [[ $m == fedspeed ]] && name=fedspeed-all
+      run "$model-$tag-$name" "$m" "${extra[@]}" --partition "$part"
     done
   done
 done
 
-# FedSpeed grid (Dirichlet 0.3): softmax over lambda x rho x alpha, MLP over a few points.
+# FedSpeed grid (Dirichlet 0.3), printed Algorithm 1: softmax over lambda x rho x alpha, MLP over a
+# few points.
 for lam in 0.1 0.3 1 10 100; do
   for rho in 0.01 0.1; do
     for alpha in 0.5 0.9; do
-      run "grid-softmax-l$lam-r$rho-a$alpha" fedspeed --problem softmax --rounds "$softmax_rounds" \
+      run "grid-softmax-l$lam-r$rho-a$alpha" fedspeed-active --problem softmax --rounds "$softmax_rounds" \
         --eval-every 5 --partition dirichlet:0.3 --fedspeed-lambda $lam --fedspeed-rho $rho --fedspeed-alpha $alpha
     done
   done
 done
 for cfg in "0.1 0.1 0.9" "0.3 0.1 0.9" "1 0.1 0.9" "100 0.1 0.9" "10 0.01 0.5"; do
   read -r lam rho alpha <<<"$cfg"
-  run "grid-mlp-l$lam-r$rho-a$alpha" fedspeed --problem mlp:200 --rounds "$mlp_rounds" --eval-every 10 \
+  run "grid-mlp-l$lam-r$rho-a$alpha" fedspeed-active --problem mlp:200 --rounds "$mlp_rounds" --eval-every 10 \
     --partition dirichlet:0.3 --fedspeed-lambda $lam --fedspeed-rho $rho --fedspeed-alpha $alpha
 done
 

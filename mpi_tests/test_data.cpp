@@ -445,7 +445,9 @@ TEST(Partition, EverySampleExactlyOnce) {
   const Vector y = g->labels(Split::kTrain);
   const auto natural = g->natural_owner();
   const Index n = y.size();
-  for (const std::string spec : {"iid", "contiguous", "dirichlet:0.1", "dirichlet:10", "shards:2", "shards:1", "natural"}) {
+  for (const std::string spec :
+       {"iid", "contiguous", "dirichlet:0.1", "dirichlet:10", "dirichlet-prior:0.1",
+        "dirichlet-prior:10", "shards:2", "shards:1", "natural"}) {
     for (Index agents : {1, 3, 10, 37}) {
       if (spec == "natural" && agents != 10) continue;
       PartitionInput in{.samples = n, .labels = &y, .task = Task::kMulticlass, .n_classes = 10, .natural = natural};
@@ -465,7 +467,7 @@ TEST(Partition, EverySampleExactlyOnce) {
       EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](int s) { return s == 1; })) << spec << " N=" << agents;
       // Same inputs, same partition; iid chunks balanced; contiguous in order.
       EXPECT_EQ(make_partition(spec, agents, 9, in).owner(), p.owner());
-      if (spec == "iid" || spec == "contiguous") {
+      if (spec == "iid" || spec == "contiguous" || spec.starts_with("dirichlet-prior")) {
         for (Index a = 0; a < agents; ++a) EXPECT_LE(std::abs(p.count(a) - n / agents), 1);
       }
       if (spec == "contiguous") {
@@ -514,6 +516,62 @@ TEST(Partition, DirichletApproachesIidAsAlphaGrows) {
   }
 }
 
+TEST(Partition, DirichletPriorGivesNSamplesPerAgentFollowingItsDrawnPrior) {
+  // FL-Simulator's split: 50 agents × 400 samples over 5 balanced classes (4000 each).
+  const Index C = 5, N = 50, per = 400, n = N * per;
+  Vector y(n);
+  for (Index i = 0; i < n; ++i) y[i] = static_cast<double>((i * 3) % C);
+  PartitionInput in{.samples = n, .labels = &y, .task = Task::kMulticlass, .n_classes = C};
+  const double alpha = 1.0;
+  const std::uint64_t seed = 8;
+  const auto p = make_partition("dirichlet-prior:1", N, seed, in);
+  const auto prior = dirichlet_label_priors(alpha, N, C, seed);
+  ASSERT_EQ(static_cast<Index>(prior.size()), N);
+  // Priors: on the simplex, mean 1/C per class (sd of the mean over 50 agents: 0.023).
+  std::vector<double> mean_prior(static_cast<std::size_t>(C), 0);
+  for (const auto& q : prior) {
+    double s = 0;
+    for (Index c = 0; c < C; ++c) {
+      EXPECT_GE(q[static_cast<std::size_t>(c)], 0.0);
+      s += q[static_cast<std::size_t>(c)];
+      mean_prior[static_cast<std::size_t>(c)] += q[static_cast<std::size_t>(c)] / N;
+    }
+    EXPECT_NEAR(s, 1.0, 1e-12);
+  }
+  for (double m : mean_prior) EXPECT_NEAR(m, 1.0 / C, 0.1);
+  // Every agent exactly `per` samples; its class histogram close to its own prior (a sample's
+  // class comes from the prior until a class runs out, late in the draw), far from the others'.
+  auto tv = [&](Index a, const std::vector<double>& q) {
+    std::vector<double> h(static_cast<std::size_t>(C), 0);
+    for (Index r : p.rows(a)) h[static_cast<std::size_t>(y[r])] += 1.0 / per;
+    double d = 0;
+    for (Index c = 0; c < C; ++c)
+      d += std::abs(h[static_cast<std::size_t>(c)] - q[static_cast<std::size_t>(c)]);
+    return 0.5 * d;
+  };
+  double own = 0, other = 0;
+  for (Index a = 0; a < N; ++a) {
+    EXPECT_EQ(p.count(a), per) << "agent " << a;
+    own += tv(a, prior[static_cast<std::size_t>(a)]) / N;
+    other += tv(a, prior[static_cast<std::size_t>((a + 1) % N)]) / N;
+  }
+  EXPECT_LT(own, 0.08) << "mean TV distance to the agent's own prior";
+  EXPECT_GT(other, 4 * own) << "mean TV distance to another agent's prior";
+  std::printf("dirichlet-prior:1, 50 x 400: mean TV to own prior %.4f, to another's %.4f\n", own,
+              other);
+  // Small alpha: priors nearly one-hot, so most of an agent's samples are of one class (measured
+  // 0.79: about 10 agents want each class, and those whose class runs out get the classes left).
+  const auto q = make_partition("dirichlet-prior:0.01", N, seed, in);
+  double top = 0;
+  for (Index a = 0; a < N; ++a) {
+    std::vector<Index> h(static_cast<std::size_t>(C), 0);
+    for (Index r : q.rows(a)) ++h[static_cast<std::size_t>(y[r])];
+    top += static_cast<double>(*std::max_element(h.begin(), h.end())) / per / N;
+  }
+  EXPECT_GT(top, 0.7);
+  EXPECT_NE(make_partition("dirichlet-prior:1", N, seed + 1, in).owner(), p.owner());
+}
+
 TEST(Partition, ShardsGiveAtMostCClassesPerAgent) {
   const Index n = 2000, C = 10;
   Vector y(n);
@@ -547,6 +605,8 @@ TEST(Partition, Errors) {
   EXPECT_CONTAINS(err("iid", 11), "11 agents but only 10");
   EXPECT_CONTAINS(err("dirichlet", 2), "needs a concentration");
   EXPECT_CONTAINS(err("dirichlet:-1", 2), "alpha=-1 is outside (0, inf]");
+  EXPECT_CONTAINS(err("dirichlet-prior", 2), "needs a concentration");
+  EXPECT_CONTAINS(err("dirichlet-prior:0", 2), "alpha=0 is outside (0, inf]");
   EXPECT_CONTAINS(err("shards:x", 2), "c expects a number");
   EXPECT_CONTAINS(err("shards:3", 4), "needs at least 12 samples");
   EXPECT_CONTAINS(err("natural", 2), "natural needs data with its own split");

@@ -4,6 +4,7 @@
 // count through load_data, and with bad lists rejected naming classes=.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -139,6 +140,48 @@ TEST(FmnistClasses, KeepsTheListedClassesInFileOrderRelabelledInListOrder) {
   }
 }
 
+TEST(FmnistClasses, NormalizeStandardisesAsTorchvision) {
+  ONLY_AT_ONE_RANK();
+  // The constants: over the raw training bytes, mean and std of x/255 are 0.2860 and 0.3530 to
+  // the 4 digits torchvision pipelines use, so the standardised pixels have mean ~0 and std ~1.
+  const auto& px = raw(Split::kTrain).pixels;
+  double s1 = 0, s2 = 0;
+  for (const unsigned char v : px) {
+    const double x = v / 255.0;
+    s1 += x;
+    s2 += x * x;
+  }
+  const double n = static_cast<double>(px.size());
+  const double mean = s1 / n, sd = std::sqrt(s2 / n - mean * mean);
+  EXPECT_NEAR(mean, kFmnistMean, 5e-5);
+  EXPECT_NEAR(sd, kFmnistStd, 5e-5);
+  std::printf("fmnist train pixels /255: mean %.5f, std %.5f\n", mean, sd);
+  // Rows: (raw/255 − 0.2860)/0.3530 bit for bit, labels as without the flag; the flag may come
+  // before or after classes= and is named by describe().
+  const auto plain = open_source("fmnist:classes=3,1");
+  const auto whole = open_source("fmnist");
+  for (const std::string& spec : std::vector<std::string>{
+           "fmnist:normalize", "fmnist:classes=3,1:normalize", "fmnist:normalize:classes=3,1",
+           "fmnist:" + std::string(kFashionMnistDir) + ":normalize"}) {
+    const auto src = open_source(spec);
+    EXPECT_NE(src->describe().find(":normalize"), std::string::npos) << src->describe();
+    const bool filtered = spec.find("classes") != std::string::npos;
+    const std::vector<Index> rows{0, 1, 777, src->rows(Split::kTest) - 1};
+    const auto d = src->read(Split::kTest, rows);
+    const auto ref = (filtered ? plain : whole)->read(Split::kTest, rows);
+    Index bad = 0;
+    for (Index k = 0; k < d.rows(); ++k) {
+      for (Index j = 0; j < 784; ++j) {
+        bad += d.dense()(k, j) != (ref.dense()(k, j) - kFmnistMean) / kFmnistStd;
+      }
+    }
+    EXPECT_EQ(bad, 0) << spec;
+    EXPECT_EQ(d.labels(), ref.labels()) << spec;
+  }
+  EXPECT_NE(config_error_of([] { open_source("fmnist:classes=1,2:classes=3,4"); }).find("data |"),
+            std::string::npos);
+}
+
 TEST(FmnistClasses, TwoClassesAreBinaryFirstMinusOne) {
   ONLY_AT_ONE_RANK();
   const auto a = open_source("fmnist:classes=0,6");
@@ -205,7 +248,8 @@ TEST(FmnistClasses, BadListsNameClasses) {
       {"fmnist:classes=1,,2",
        "data | --data: fmnist: classes=1,,2: '' is not a class (expected integers in 0..9)"},
       {"fmnist:classes=3", "data | --data: fmnist: classes=3: needs at least two classes"},
-      {"fmnist:labels=0,1", "data | --data: fmnist: unknown key 'labels' (known: classes)"},
+      {"fmnist:labels=0,1",
+       "data | --data: fmnist: unknown key 'labels' (known: classes, normalize)"},
   };
   for (const auto& [spec, want] : cases) EXPECT_EQ(err(spec), want) << spec;
 }

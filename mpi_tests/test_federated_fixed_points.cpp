@@ -3,7 +3,8 @@
 // its fixed point computed here independently, by closed form and a linear solve:
 //   FedAvg,  K > 1:  Σ p_i (I − M_i)(b_i − x) = 0,  M_i = (I − η A_i)^K          (biased)
 //   FedProx:         Σ p_i (I − N_i) B_i⁻¹ A_i (b_i − x) = 0,  B_i = A_i + μI, N_i = (I − η B_i)^K
-//   SCAFFOLD, FedDyn, FedSpeed (α = 0), fedspeed-sim (ρ = 0): the minimiser of f = Σ p_i f_i,
+//   SCAFFOLD, FedDyn, FedSpeed --fedspeed-server active (α = 0), fedspeed-sim (ρ = 0; the
+//   default server form): the minimiser of f = Σ p_i f_i,
 //                    (Σ p_i A_i) x = Σ p_i A_i b_i.
 // Every limit is asserted to 1e-10 relative; since these values do not depend on the number of
 // ranks, passing at np 1, 2 and 4 is also the cross-rank agreement of these runs.
@@ -137,7 +138,12 @@ TEST(FederatedFixedPoints, FedDynConvergesToTheMinimiser) {
 TEST(FederatedFixedPoints, FedSpeedWithoutPerturbationConvergesToTheMinimiser) {
   const Problem p;
   const Vector opt = true_minimiser(p, p.weights(false));
-  const Vector x = run(p, {{"algorithm", "fedspeed"}, {"fedspeed-alpha", "0"}, {"fedspeed-lambda", "2"}}, 300);
+  const Vector x = run(p,
+                       {{"algorithm", "fedspeed"},
+                        {"fedspeed-server", "active"},
+                        {"fedspeed-alpha", "0"},
+                        {"fedspeed-lambda", "2"}},
+                       300);
   EXPECT_LT(rel_diff(x, opt), kTol) << "x = " << x.transpose() << "\nopt " << opt.transpose();
   const Vector xs = run(p, {{"algorithm", "fedspeed-sim"}, {"fedspeed-rho", "0"}, {"fedspeed-lambda", "2"}}, 300);
   EXPECT_LT(rel_diff(xs, opt), kTol);
@@ -183,8 +189,11 @@ TEST(FederatedFixedPoints, FedSpeedWithPerturbationConvergesToTheSamFixedPoint) 
   ASSERT_GT(rel_diff(xs, opt), 1e-3);
   ASSERT_GT(rel_diff(expected_lin, opt), 1e-3);
 
-  const std::map<std::string, std::string> base = {
-      {"algorithm", "fedspeed"}, {"fedspeed-alpha", "0.5"}, {"fedspeed-rho", "0.2"}, {"fedspeed-lambda", "2"}};
+  const std::map<std::string, std::string> base = {{"algorithm", "fedspeed"},
+                                                   {"fedspeed-server", "active"},
+                                                   {"fedspeed-alpha", "0.5"},
+                                                   {"fedspeed-rho", "0.2"},
+                                                   {"fedspeed-lambda", "2"}};
   auto with = [&](std::map<std::string, std::string> extra) {
     extra.insert(base.begin(), base.end());
     return extra;

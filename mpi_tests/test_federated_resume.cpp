@@ -27,7 +27,15 @@ const std::vector<std::map<std::string, std::string>> kMethods = {
     {{"algorithm", "scaffold"}},
     {{"algorithm", "feddyn"}, {"feddyn-alpha", "0.3"}},
     {{"algorithm", "fedspeed"}, {"fedspeed-lambda", "3"}, {"fedspeed-rho", "0.05"}},
+    {{"algorithm", "fedspeed"},
+     {"fedspeed-server", "active"},
+     {"fedspeed-lambda", "3"},
+     {"fedspeed-rho", "0.05"}},
     {{"algorithm", "fedspeed-sim"}, {"fedspeed-lambda", "3"}, {"fedspeed-rho", "0.05"}},
+    {{"algorithm", "fedavg"},
+     {"sampling", "bernoulli"},
+     {"clip-norm", "0.3"},
+     {"weight-decay", "0.01"}},
 };
 
 Config stochastic_config(std::map<std::string, std::string> kv) {

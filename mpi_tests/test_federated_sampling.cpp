@@ -232,8 +232,9 @@ TEST(FederatedRound, CountsGradientsBytesAndDrift) {
       {{{"algorithm", "fedprox"}}, 1, 1, 1},
       {{{"algorithm", "scaffold"}}, 1, 2, 2},  // up y−x and Δc_i; down x and c
       {{{"algorithm", "feddyn"}}, 1, 1, 1},
-      {{{"algorithm", "fedspeed"}}, 2, 1, 1},  // two gradients per step
+      {{{"algorithm", "fedspeed"}}, 2, 1, 1},                           // two gradients per step
       {{{"algorithm", "fedspeed"}, {"fedspeed-alpha", "0"}}, 1, 1, 1},  // g2 unused: not computed
+      {{{"algorithm", "fedspeed"}, {"fedspeed-server", "active"}}, 2, 1, 1},
       {{{"algorithm", "fedspeed-sim"}}, 2, 1, 1},
   };
   for (const auto& c : cases) {
@@ -302,7 +303,17 @@ TEST(FederatedOptions, InvalidValuesAreReportedWithTheirName) {
   EXPECT_EQ(key_of({{"algorithm", "feddyn"}, {"feddyn-alpha", "0"}}), "feddyn-alpha");
   EXPECT_EQ(key_of({{"algorithm", "fedspeed"}, {"fedspeed-alpha", "1.5"}}), "fedspeed-alpha");
   EXPECT_EQ(key_of({{"algorithm", "fedspeed"}, {"fedspeed-lambda", "0"}}), "fedspeed-lambda");
-  EXPECT_EQ(key_of({{"algorithm", "fedspeed-sim"}, {"fedspeed-alpha", "0.5"}}), "fedspeed-alpha");
+  EXPECT_EQ(key_of({{"algorithm", "fedspeed"}, {"fedspeed-server", "some"}}), "fedspeed-server");
+  EXPECT_EQ(key_of({{"algorithm", "fedspeed-sim"}, {"fedspeed-server", "active"}}),
+            "fedspeed-server");
+  EXPECT_EQ(key_of({{"algorithm", "fedavg"}, {"sampling", "poisson"}}), "sampling");
+  EXPECT_EQ(
+      key_of({{"algorithm", "fedavg"}, {"sampling", "bernoulli"}, {"clients-per-round", "3"}}),
+      "sampling");
+  EXPECT_EQ(key_of({{"algorithm", "fedavg"}, {"sampling", "bernoulli"}, {"participation", "0"}}),
+            "participation");
+  EXPECT_EQ(key_of({{"algorithm", "fedavg"}, {"clip-norm", "-1"}}), "clip-norm");
+  EXPECT_EQ(key_of({{"algorithm", "fedavg"}, {"weight-decay", "-0.1"}}), "weight-decay");
   EXPECT_EQ(key_of({{"algorithm", "fedavgg"}}), "algorithm");
 }
 
@@ -346,17 +357,36 @@ TEST(FederatedOptions, MethodsBuiltFromTypedOptionsMatchTheCommandLine) {
          FedSpeedOptions o{.federated = f};
          o.alpha = 0.5;
          o.normalize = false;
-         return std::make_unique<FedSpeed>(ctx, o, FedSpeed::Form::kPaper);
+         return std::make_unique<FedSpeed>(ctx, o);
        }},
       {{{"algorithm", "fedspeed"}},
        [&](RunContext& ctx) {
-         return std::make_unique<FedSpeed>(ctx, FedSpeedOptions{.federated = f},
-                                           FedSpeed::Form::kPaper);
+         return std::make_unique<FedSpeed>(ctx, FedSpeedOptions{.federated = f});
+       }},
+      {{{"algorithm", "fedspeed"}, {"fedspeed-server", "active"}, {"fedspeed-alpha", "0.5"}},
+       [&](RunContext& ctx) {
+         FedSpeedOptions o{.federated = f, .alpha = 0.5, .server = FedSpeedServer::kActive};
+         return std::make_unique<FedSpeed>(ctx, o);
        }},
       {{{"algorithm", "fedspeed-sim"}, {"fedspeed-rho", "0.2"}},
        [&](RunContext& ctx) {
          return std::make_unique<FedSpeed>(ctx, FedSpeedOptions{.federated = f, .rho = 0.2},
-                                           FedSpeed::Form::kSimulator);
+                                           "fedspeed-sim");
+       }},
+      {{{"algorithm", "fedavg"},
+        {"sampling", "bernoulli"},
+        {"participation", "0.5"},
+        {"clients-per-round", "0"},
+        {"clip-norm", "0.5"},
+        {"weight-decay", "0.01"}},
+       [&](RunContext& ctx) {
+         FederatedOptions g = f;
+         g.clients_per_round = 0;
+         g.participation = 0.5;
+         g.sampling = SamplingScheme::kBernoulli;
+         g.schedule.clip_norm = 0.5;
+         g.schedule.weight_decay = 0.01;
+         return std::make_unique<FedAvg>(ctx, g);
        }},
   };
   for (const auto& c : cases) {
@@ -416,13 +446,16 @@ TEST(FederatedOptions, TypedValidateNamesTheCommandLineKey) {
   EXPECT_EQ(key_of([] { FedSpeedOptions{.lambda = 0}.validate(); }), "fedspeed-lambda");
   EXPECT_EQ(key_of([] { FedSpeedOptions{.rho = -1}.validate(); }), "fedspeed-rho");
   EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 1.5}.validate(); }), "fedspeed-alpha");
-  // fedspeed-sim: α unset (1) or 1; the paper form's default is 0.9.
-  const FedSpeedOptions sim;
-  EXPECT_EQ(key_of([&] { sim.validate(FedSpeedForm::kSimulator); }), "none");
-  EXPECT_EQ(sim.alpha_for(FedSpeedForm::kSimulator), 1.0);
-  EXPECT_EQ(sim.alpha_for(FedSpeedForm::kPaper), 0.9);
-  EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 1.0}.validate(FedSpeedForm::kSimulator); }),
-            "none");
-  EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 0.5}.validate(FedSpeedForm::kSimulator); }),
-            "fedspeed-alpha");
+  // α unset: 1 (the authors' ESAM step) for --fedspeed-server all, 0.9 for active.
+  EXPECT_EQ(FedSpeedOptions{}.alpha_used(), 1.0);
+  EXPECT_EQ(FedSpeedOptions{.server = FedSpeedServer::kActive}.alpha_used(), 0.9);
+  EXPECT_EQ(FedSpeedOptions{.alpha = 0.5}.alpha_used(), 0.5);
+  EXPECT_EQ(key_of([] { FedSpeedOptions{.alpha = 0.5}.validate(); }), "none");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.schedule.clip_norm = -1; }), "clip-norm");
+  EXPECT_EQ(fed([](FederatedOptions& o) { o.schedule.weight_decay = -1; }), "weight-decay");
+  EXPECT_EQ(fed([](FederatedOptions& o) {
+              o.sampling = SamplingScheme::kBernoulli;
+              o.clients_per_round = 3;
+            }),
+            "sampling");
 }

@@ -162,13 +162,16 @@ void register_extensions() {
 TEST(Registry, BuiltinsInOrder) {
   expect_builtins(objective_registry(), {"least-squares", "logistic", "softmax", "mlp"},
                   "least-squares, logistic, softmax, mlp:<h1>[,<h2>]");
-  expect_builtins(source_registry(), {"fmnist", "libsvm", "synthetic", "h5"},
-                  "fmnist[:DIR][:classes=A,B,...], libsvm:FILE[,test=FILE,task=...,features=N], "
-                  "synthetic:<kind>[:key=value,...], [h5:]FILE");
+  expect_builtins(
+      source_registry(), {"fmnist", "libsvm", "synthetic", "h5"},
+      "fmnist[:DIR][:classes=A,B,...][:normalize], libsvm:FILE[,test=FILE,task=...,features=N], "
+      "synthetic:<kind>[:key=value,...], [h5:]FILE");
   expect_builtins(synthetic_registry(), {"fedprox", "least-squares", "logistic"},
                   "fedprox, least-squares, logistic");
-  expect_builtins(partition_registry(), {"iid", "contiguous", "dirichlet", "shards", "natural"},
-                  "iid, contiguous, dirichlet:<alpha>, shards:<c>, natural");
+  expect_builtins(
+      partition_registry(),
+      {"iid", "contiguous", "dirichlet", "dirichlet-prior", "shards", "natural"},
+      "iid, contiguous, dirichlet:<alpha>, dirichlet-prior:<alpha>, shards:<c>, natural");
   expect_builtins(
       graph_registry(),
       {"ring", "path", "star", "complete", "grid", "torus", "hypercube", "er", "geometric", "file"},
@@ -182,6 +185,7 @@ TEST(Registry, BuiltinsInOrder) {
   EXPECT_EQ(synthetic_registry().option(), "data");
   EXPECT_TRUE(partition_needs_labels("dirichlet:0.5"));
   EXPECT_TRUE(partition_needs_labels("shards:2"));
+  EXPECT_TRUE(partition_needs_labels("dirichlet-prior:0.3"));
   EXPECT_FALSE(partition_needs_labels("iid"));
   EXPECT_TRUE(partition_needs_natural("natural"));
   EXPECT_FALSE(partition_needs_natural("bogus"));

@@ -63,7 +63,7 @@ distopt::Vector run_fedspeed(distopt::Communicator& comm, const distopt::LocalDa
   options.federated.lr = 0.5;
   options.lambda = 10.0;
   options.rho = 0.05;
-  distopt::FedSpeed method(ctx, options, distopt::FedSpeedForm::kPaper);
+  distopt::FedSpeed method(ctx, options);
 
   distopt::TrainerOptions trainer_options;
   trainer_options.rounds = 60;

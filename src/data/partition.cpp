@@ -13,7 +13,8 @@ namespace distopt {
 namespace {
 
 // Steps of the partition streams RandomStream(seed, 0, step, Purpose::kPartition).
-constexpr std::uint64_t kStepIid = 1, kStepDirichlet = 2, kStepShards = 3, kStepHoldout = 4;
+constexpr std::uint64_t kStepIid = 1, kStepDirichlet = 2, kStepShards = 3, kStepHoldout = 4,
+                        kStepPriors = 5, kStepPriorDraws = 6;
 
 /// First sample of chunk a when n samples are cut into k near-equal chunks (the larger first).
 Index chunk_first(Index n, Index k, Index a) { return a * (n / k) + std::min(a, n % k); }
@@ -115,6 +116,61 @@ std::vector<Index> dirichlet(double alpha, Index agents, std::uint64_t seed,
     }
     --count[static_cast<std::size_t>(donor)];
     ++count[static_cast<std::size_t>(a)];
+  }
+  return owner;
+}
+
+/// FL-Simulator's label-prior split (dataset.py, rule 'Dirichlet'): client sizes near-equal,
+/// then, one sample at a time, a client with room left is picked uniformly and the sample's class
+/// is drawn from the client's prior restricted to the classes with samples left (FL-Simulator
+/// instead refills an exhausted class, which hands the same sample to several clients); the
+/// sample is the class's next one in a seeded shuffle. When the prior puts no mass on any class
+/// left (zeros from underflow at tiny alpha), the class is drawn in proportion to what is left.
+std::vector<Index> dirichlet_prior(double alpha, Index agents, std::uint64_t seed,
+                                   const std::vector<Index>& cls, Index n_classes) {
+  const Index n = static_cast<Index>(cls.size());
+  const auto priors = dirichlet_label_priors(alpha, agents, n_classes, seed);
+  RandomStream rs(seed, 0, kStepPriorDraws, Purpose::kPartition);
+  std::vector<std::vector<Index>> members(static_cast<std::size_t>(n_classes));
+  for (Index i = 0; i < n; ++i)
+    members[static_cast<std::size_t>(cls[static_cast<std::size_t>(i)])].push_back(i);
+  for (auto& m : members) rs.shuffle(m.begin(), m.end());
+  std::vector<Index> next(static_cast<std::size_t>(n_classes), 0);  // next unused sample per class
+  std::vector<Index> room(static_cast<std::size_t>(agents));
+  std::vector<Index> open(static_cast<std::size_t>(agents));  // agents with room, swap-removed
+  for (Index a = 0; a < agents; ++a) {
+    room[static_cast<std::size_t>(a)] = chunk_first(n, agents, a + 1) - chunk_first(n, agents, a);
+    open[static_cast<std::size_t>(a)] = a;
+  }
+  std::vector<Index> owner(static_cast<std::size_t>(n), 0);
+  auto left = [&](Index c) {
+    return static_cast<Index>(members[static_cast<std::size_t>(c)].size()) -
+           next[static_cast<std::size_t>(c)];
+  };
+  for (Index k = 0; k < n; ++k) {
+    const auto slot = static_cast<std::size_t>(rs.uniform_int(open.size()));
+    const Index a = open[slot];
+    const auto& p = priors[static_cast<std::size_t>(a)];
+    double mass = 0;
+    for (Index c = 0; c < n_classes; ++c) {
+      if (left(c) > 0) mass += p[static_cast<std::size_t>(c)];
+    }
+    const bool by_prior = mass > 0;
+    if (!by_prior) mass = static_cast<double>(n - k);
+    double u = rs.uniform() * mass;
+    Index pick = -1;
+    for (Index c = 0; c < n_classes; ++c) {
+      if (left(c) <= 0) continue;
+      pick = c;  // the last class with samples left absorbs rounding
+      u -= by_prior ? p[static_cast<std::size_t>(c)] : static_cast<double>(left(c));
+      if (u < 0) break;
+    }
+    owner[static_cast<std::size_t>(members[static_cast<std::size_t>(pick)][static_cast<std::size_t>(
+        next[static_cast<std::size_t>(pick)]++)])] = a;
+    if (--room[static_cast<std::size_t>(a)] == 0) {
+      open[slot] = open.back();
+      open.pop_back();
+    }
   }
   return owner;
 }
@@ -221,6 +277,15 @@ std::vector<Index> class_ids(const Vector& labels, Task task) {
   return c;
 }
 
+std::vector<std::vector<double>> dirichlet_label_priors(double alpha, Index agents, Index n_classes,
+                                                        std::uint64_t seed) {
+  RandomStream rs(seed, 0, kStepPriors, Purpose::kPartition);
+  std::vector<std::vector<double>> p;
+  p.reserve(static_cast<std::size_t>(agents));
+  for (Index a = 0; a < agents; ++a) p.push_back(dirichlet_draw(alpha, n_classes, rs));
+  return p;
+}
+
 namespace {
 
 /// Throws unless the labels were handed over (a registry entry with needs_labels).
@@ -260,6 +325,21 @@ Partition dirichlet_partition(const PartitionArgs& a) {
   check_enough(in.samples, a.n_agents);
   return Partition(
       dirichlet(alpha, a.n_agents, a.seed, class_ids(*in.labels, in.task), in.n_classes),
+      a.n_agents);
+}
+
+Partition dirichlet_prior_partition(const PartitionArgs& a) {
+  const auto& in = a.input;
+  SpecArgs s("partition", "dirichlet-prior", a.arg.empty() ? "" : "alpha=" + a.arg);
+  if (a.arg.empty()) s.fail("needs a concentration, e.g. dirichlet-prior:0.3");
+  const double alpha = s.number_in("alpha", 0.0, 0.0, HUGE_VAL, true);
+  if (in.task == Task::kRegression) {
+    throw ConfigError("partition", "dirichlet-prior needs class labels; the data are regression");
+  }
+  need_labels(a, "dirichlet-prior");
+  check_enough(in.samples, a.n_agents);
+  return Partition(
+      dirichlet_prior(alpha, a.n_agents, a.seed, class_ids(*in.labels, in.task), in.n_classes),
       a.n_agents);
 }
 
@@ -318,6 +398,11 @@ PartitionRegistry& partition_registry() {
              "dirichlet:<alpha>",
              "per-class proportions over agents ~ Dir(alpha)",
              {dirichlet_partition, true}});
+    reg.add({"dirichlet-prior",
+             "dirichlet-prior:<alpha>",
+             "each agent draws a class prior ~ Dir(alpha) and N/agents samples from it "
+             "(FL-Simulator)",
+             {dirichlet_prior_partition, true}});
     reg.add({"shards",
              "shards:<c>",
              "label-sorted shards, c per agent (McMahan et al.)",

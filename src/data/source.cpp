@@ -25,15 +25,20 @@ namespace {
 /// Fashion-MNIST (or MNIST) IDX files, all ten classes or the rows of a ClassFilter.
 class MnistSource : public DataSource {
  public:
-  MnistSource(std::string dir, std::optional<ClassFilter> filter, std::uint64_t max_memory)
-      : dir_(std::move(dir)), m_(read_mnist_like(dir_, max_memory)), filter_(std::move(filter)) {
+  MnistSource(std::string dir, std::optional<ClassFilter> filter, bool normalize,
+              std::uint64_t max_memory)
+      : dir_(std::move(dir)),
+        m_(read_mnist_like(dir_, max_memory)),
+        filter_(std::move(filter)),
+        normalize_(normalize) {
     if (filter_) {
       rows_[0] = filter_->kept_rows(m_.train_labels.data);
       rows_[1] = filter_->kept_rows(m_.test_labels.data);
     }
   }
   std::string describe() const override {
-    return "fmnist:" + dir_ + (filter_ ? ":classes=" + filter_->text() : "");
+    return "fmnist:" + dir_ + (filter_ ? ":classes=" + filter_->text() : "") +
+           (normalize_ ? ":normalize" : "");
   }
   Task task() const override { return filter_ ? filter_->task() : Task::kMulticlass; }
   Index n_features() const override { return m_.train_images.row_size(); }
@@ -56,7 +61,12 @@ class MnistSource : public DataSource {
       if (q < 0 || q >= n) throw std::out_of_range("fmnist: row out of range");
       const Index r = file_row(s, q);
       const auto* p = img.data.data() + r * d;
-      for (Index j = 0; j < d; ++j) X(i, j) = p[j] / 255.0;
+      if (normalize_) {
+        // torchvision's Normalize((0.2860,), (0.3530,)) after ToTensor's /255.
+        for (Index j = 0; j < d; ++j) X(i, j) = (p[j] / 255.0 - kFmnistMean) / kFmnistStd;
+      } else {
+        for (Index j = 0; j < d; ++j) X(i, j) = p[j] / 255.0;
+      }
       y[i] = label(s, r);
     }
     return Dataset(std::move(X), std::move(y), task(), n_classes());
@@ -79,6 +89,7 @@ class MnistSource : public DataSource {
   std::string dir_;
   MnistLike m_;
   std::optional<ClassFilter> filter_;
+  bool normalize_;
   std::vector<Index> rows_[2];  // kept file rows of train and test (with a filter)
 };
 
@@ -164,27 +175,36 @@ std::unique_ptr<DataSource> open_libsvm(const std::string& rest, std::uint64_t m
   return std::make_unique<MemorySource>("libsvm:" + rest, std::move(d.train), std::move(d.test));
 }
 
-/// fmnist[:DIR][:classes=A,B,...]: the keys are the part after the last ':' when it holds an
-/// '=' (a bare "fmnist:classes=0,6" has no DIR). classes= is parsed by hand because its value
-/// is itself a comma list, which SpecArgs' "k=v,k=v" grammar cannot hold.
+/// fmnist[:DIR][:classes=A,B,...][:normalize]: the trailing ':'-separated items that are
+/// "normalize" or hold an '=' are the flags and keys (in any order; a bare "fmnist:classes=0,6"
+/// has no DIR), the rest is DIR. classes= is parsed by hand because its value is itself a comma
+/// list, which SpecArgs' "k=v,k=v" grammar cannot hold.
 std::unique_ptr<DataSource> open_fmnist(const SourceArgs& a) {
   std::string dir = a.arg, keys;
-  const auto colon = dir.rfind(':');
-  const std::string tail = colon == std::string::npos ? dir : dir.substr(colon + 1);
-  if (tail.find('=') != std::string::npos) {
-    keys = tail;
-    dir = colon == std::string::npos ? "" : dir.substr(0, colon);
+  bool normalize = false;
+  while (!dir.empty()) {
+    const auto colon = dir.rfind(':');
+    const std::string item = colon == std::string::npos ? dir : dir.substr(colon + 1);
+    if (item == "normalize") {
+      normalize = true;
+    } else if (item.find('=') != std::string::npos) {
+      if (!keys.empty()) throw ConfigError("data", "fmnist: give one classes= list");
+      keys = item;
+    } else {
+      break;
+    }
+    dir.resize(colon == std::string::npos ? 0 : colon);
   }
   std::optional<ClassFilter> filter;
   if (!keys.empty()) {
     const std::string key = keys.substr(0, keys.find('='));
     if (key != "classes") {
-      throw ConfigError("data", "fmnist: unknown key '" + key + "' (known: classes)");
+      throw ConfigError("data", "fmnist: unknown key '" + key + "' (known: classes, normalize)");
     }
     filter.emplace("data", "fmnist", keys.substr(key.size() + 1), 10);
   }
   return std::make_unique<MnistSource>(dir.empty() ? kFashionMnistDir : dir, std::move(filter),
-                                       a.options.max_memory);
+                                       normalize, a.options.max_memory);
 }
 
 std::unique_ptr<DataSource> open_synthetic(const SourceArgs& a) {
@@ -205,10 +225,11 @@ std::unique_ptr<DataSource> open_file(const SourceArgs& a) {
 SourceRegistry& source_registry() {
   static SourceRegistry r = [] {
     SourceRegistry reg("data source", "data");
-    reg.add({"fmnist", "fmnist[:DIR][:classes=A,B,...]",
+    reg.add({"fmnist", "fmnist[:DIR][:classes=A,B,...][:normalize]",
              std::string("Fashion-MNIST IDX files (default ") + kFashionMnistDir +
                  "); classes= keeps those classes, relabelled 0..C-1 in the order given "
-                 "(two classes: binary, first -1, second +1)",
+                 "(two classes: binary, first -1, second +1); normalize standardises pixels "
+                 "(x/255 - 0.2860)/0.3530 as torchvision pipelines",
              open_fmnist});
     reg.add({"libsvm", "libsvm:FILE[,test=FILE,task=...,features=N]", "LIBSVM text file",
              [](const SourceArgs& a) { return open_libsvm(a.arg, a.options.max_memory); }});

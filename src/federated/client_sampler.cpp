@@ -16,6 +16,15 @@ ClientSampler::ClientSampler(Index n_clients, Index per_round, std::uint64_t see
     throw ConfigError("clients-per-round", "must be in [1, " + std::to_string(n_clients) +
                                                "] (got " + std::to_string(per_round) + ")");
   }
+  p_ = static_cast<double>(m_) / static_cast<double>(n_);
+}
+
+ClientSampler ClientSampler::bernoulli(Index n_clients, double p, std::uint64_t seed) {
+  check::in_range("participation", p, 0.0, 1.0, /*lo_open=*/true);
+  ClientSampler s(n_clients, n_clients, seed);
+  s.scheme_ = SamplingScheme::kBernoulli;
+  s.p_ = p;
+  return s;
 }
 
 void ClientSampler::validate_per_round(double participation, Index clients_per_round) {
@@ -45,6 +54,17 @@ Index ClientSampler::per_round(double participation, Index clients_per_round, In
 }
 
 const std::vector<Index>& ClientSampler::sample(std::int64_t round) {
+  if (scheme_ == SamplingScheme::kBernoulli && p_ < 1.0) {
+    // Attempt a draws from agent slot a of the sampling stream; an empty draw is redrawn.
+    for (std::uint64_t attempt = 0;; ++attempt) {
+      RandomStream rng(seed_, attempt, static_cast<std::uint64_t>(round), Purpose::kSampling);
+      active_.clear();
+      for (Index i = 0; i < n_; ++i) {
+        if (rng.uniform() < p_) active_.push_back(i);
+      }
+      if (!active_.empty()) return active_;
+    }
+  }
   if (m_ == n_) {
     if (static_cast<Index>(active_.size()) != n_) {
       active_.resize(static_cast<std::size_t>(n_));

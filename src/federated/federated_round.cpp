@@ -26,10 +26,7 @@ FederatedRound::FederatedRound(RunContext& ctx, std::string name, FederatedOptio
       name_(std::move(name)),
       options_(validated(std::move(options))),
       solver_(options_.schedule, ctx.seed),
-      sampler_(ctx.placement.agents(),
-               ClientSampler::per_round(options_.participation, options_.clients_per_round,
-                                        ctx.placement.agents()),
-               ctx.seed),
+      sampler_(make_client_sampler(options_, ctx.placement.agents(), ctx.seed)),
       server_opt_(options_.server) {
   ctx.data.check_batch_size(options_.schedule.batch_size);
   if (static_cast<Index>(ctx.agent_weights.size()) != ctx.placement.agents()) {

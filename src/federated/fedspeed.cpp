@@ -1,42 +1,42 @@
 #include "distopt/federated/fedspeed.hpp"
 
+#include <utility>
+
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
 
 namespace distopt {
 
 namespace {
-const FedSpeedOptions& validated(const FedSpeedOptions& options, FedSpeedForm form) {
-  options.validate(form);
+const FedSpeedOptions& validated(const FedSpeedOptions& options) {
+  options.validate();
   return options;
 }
 }  // namespace
 
-void FedSpeedOptions::validate(FedSpeedForm form) const {
+void FedSpeedOptions::validate() const {
   federated.validate();
   check::positive("fedspeed-lambda", lambda);
   check::nonnegative("fedspeed-rho", rho);
   if (alpha) check::in_range("fedspeed-alpha", *alpha, 0.0, 1.0);
-  if (form == FedSpeedForm::kSimulator && alpha && *alpha != 1.0) {
-    throw ConfigError("fedspeed-alpha",
-                      "fedspeed-sim uses the authors' rule alpha = 1 (use --algorithm fedspeed for "
-                      "other values)");
-  }
 }
 
-FedSpeed::FedSpeed(RunContext& ctx, FedSpeedOptions options, Form form)
-    : FederatedRound(ctx, form == Form::kPaper ? "fedspeed" : "fedspeed-sim",
-                     validated(options, form).federated),
-      form_(form),
+std::string to_string(FedSpeedServer server) {
+  return server == FedSpeedServer::kAll ? "all" : "active";
+}
+
+FedSpeed::FedSpeed(RunContext& ctx, FedSpeedOptions options, std::string name)
+    : FederatedRound(ctx, std::move(name), validated(options).federated),
+      server_(options.server),
       lambda_(options.lambda),
       rho_(options.rho),
-      alpha_(options.alpha_for(form)),
+      alpha_(options.alpha_used()),
       normalize_(options.normalize) {}
 
 void FedSpeed::initialize_method(Index dim) {
   g2_.setZero(dim);
   y_pert_.setZero(dim);
-  g_server_.setZero(form_ == Form::kSimulator ? dim : 0);
+  g_server_.setZero(all_() ? dim : 0);
   g_hat_.reset(ctx_.placement.local_first(), ctx_.placement.local_count(), dim);
 }
 
@@ -62,28 +62,29 @@ int FedSpeed::direction(Index client, const Vector& y, const DataBlock& batch, V
 void FedSpeed::finish_client(const LocalRun& run, Vector& up) {
   up = *run.y - *run.x;
   if (run.steps > 0) g_hat_.get(run.client).noalias() -= (1.0 / lambda_) * up;
-  if (form_ == Form::kPaper) {
+  if (!all_()) {
     // Upload x̂_i − x^t = (y_K − x^t) − λ ĝ_i (with the updated ĝ_i).
     if (const Vector* gi = g_hat_.find(run.client)) up.noalias() -= lambda_ * *gi;
   }
 }
 
 void FedSpeed::server_delta(const Vector& aggregate, double mass, Vector& delta) {
-  if (form_ == Form::kPaper) {
+  if (!all_()) {
     delta = aggregate;  // x^{t+1} = Σ_S p̃_i x̂_i
     return;
   }
+  // ĝ ← ĝ − (1/λ) Σ_S p_i (y_i − x^t), with Σ_S p_i (y_i − x^t) = P_S U; x^{t+1} = x^t + U − λĝ.
   g_server_.noalias() -= (mass / lambda_) * aggregate;
   delta = aggregate - lambda_ * g_server_;
 }
 
 void FedSpeed::save_method(StateArchive& out) const {
-  if (form_ == Form::kSimulator) out.put("server/fedspeed/g", g_server_);
+  if (all_()) out.put("server/fedspeed/g", g_server_);
   g_hat_.save(out, "fedspeed/g");
 }
 
 void FedSpeed::load_method(const StateArchive& in) {
-  if (form_ == Form::kSimulator) {
+  if (all_()) {
     g_server_ = in.get_vector("server/fedspeed/g");
     if (g_server_.size() != x_.size()) {
       throw InputError("checkpoint: server/fedspeed/g has the wrong dimension");

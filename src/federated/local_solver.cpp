@@ -12,6 +12,8 @@ void LocalSchedule::validate() const {
   check::at_least("local-steps", local_steps, 1);
   check::at_least("local-epochs", local_epochs, 0);
   check::at_least("batch-size", batch_size, 0);
+  check::nonnegative("clip-norm", clip_norm);
+  check::nonnegative("weight-decay", weight_decay);
 }
 
 Index LocalSolver::steps_for(Index rows) const {
@@ -25,6 +27,12 @@ void LocalSolver::take_step(const DataBlock& batch, double lr, Vector& y, const 
                             std::uint64_t* grad_evals) {
   const int evals = direction(y, batch, d_);
   *grad_evals += static_cast<std::uint64_t>(evals);
+  if (s_.clip_norm > 0) {
+    // torch.nn.utils.clip_grad_norm_: coef = max_norm / (total_norm + 1e-6), clamped to 1.
+    const double coef = s_.clip_norm / (d_.norm() + 1e-6);
+    if (coef < 1.0) d_ *= coef;
+  }
+  if (s_.weight_decay > 0) d_.noalias() += s_.weight_decay * y;
   y.noalias() -= lr * d_;
 }
 

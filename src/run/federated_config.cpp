@@ -13,7 +13,15 @@ namespace {
 /// --clients-per-round and --participation into `o`, refusing both (--participation keeps its
 /// default 1 unless given, so "given and not 1" is "not 1").
 void read_sampling(const Config& c, FederatedOptions& o) {
+  o.sampling = c.get_choice("sampling", {"fixed", "bernoulli"}) == "bernoulli"
+                   ? SamplingScheme::kBernoulli
+                   : SamplingScheme::kFixed;
   o.clients_per_round = c.get_int_at_least("clients-per-round", 0);
+  if (o.sampling == SamplingScheme::kBernoulli && o.clients_per_round > 0) {
+    throw ConfigError("sampling",
+                      "bernoulli draws each client with probability --participation; "
+                      "--clients-per-round is for --sampling fixed");
+  }
   o.participation = o.clients_per_round > 0 ? c.get_double("participation")
                                             : c.get_in("participation", 0.0, 1.0, /*lo_open=*/true);
   ClientSampler::validate_per_round(o.participation, o.clients_per_round);
@@ -26,6 +34,15 @@ void add_federated_options(po::options_description& d) {
              "federated: fraction q of clients active per round, m = max(1, round(q N))");
   add_option(d, "clients-per-round", "0",
              "federated: active clients per round (0: use --participation)");
+  add_option(d, "sampling", "fixed",
+             "federated client sampling: fixed (m clients without replacement) | bernoulli "
+             "(each client with probability --participation, redrawn if none; FL-Simulator)");
+  add_option(d, "clip-norm", "0",
+             "federated: clip each local step's direction to this norm as torch's "
+             "clip_grad_norm_ (0: off; FL-Simulator uses 10)");
+  add_option(d, "weight-decay", "0",
+             "federated: PyTorch SGD weight decay, w*y added to each local step (not to the loss; "
+             "FL-Simulator's default 1e-3)");
   add_option(d, "local-steps", "10", "federated: local minibatch steps K per round");
   add_option(d, "local-epochs", "0",
              "federated: local passes over the client's shard instead of --local-steps (0: off)");
@@ -43,7 +60,12 @@ void add_federated_options(po::options_description& d) {
   add_option(d, "fedspeed-lambda", "10",
              "fedspeed: prox-correction lambda (prox term (1/lambda)(y - x))");
   add_option(d, "fedspeed-rho", "0.1", "fedspeed: perturbation radius rho");
-  add_option(d, "fedspeed-alpha", "0.9", "fedspeed: merge weight alpha of the perturbed gradient");
+  add_option(d, "fedspeed-alpha", "1",
+             "fedspeed: merge weight alpha of the perturbed gradient (default 1 with "
+             "--fedspeed-server all, 0.9 with active)");
+  add_option(d, "fedspeed-server", "all",
+             "fedspeed: average the correction over all clients (the authors' code, which ran "
+             "the paper's experiments) | active (the printed Algorithm 1)");
   add_option(d, "fedspeed-normalize", "true",
              "fedspeed: perturb along g1/||g1|| (false: along g1)");
 }
@@ -53,6 +75,8 @@ LocalSchedule local_schedule_from(const Config& c) {
   s.local_steps = c.get_int_at_least("local-steps", 1);
   s.local_epochs = c.get_int_at_least("local-epochs", 0);
   s.batch_size = c.get_int_at_least("batch-size", 0);
+  s.clip_norm = c.get_nonnegative("clip-norm");
+  s.weight_decay = c.get_nonnegative("weight-decay");
   if (s.local_epochs > 0 && c.given("local-steps")) {
     throw ConfigError("local-epochs", "give either --local-steps or --local-epochs, not both");
   }
@@ -116,6 +140,18 @@ FedSpeedOptions fedspeed_options_from(const Config& c) {
   const double alpha = c.get_in("fedspeed-alpha", 0.0, 1.0);
   if (c.given("fedspeed-alpha")) o.alpha = alpha;
   o.normalize = c.get_bool("fedspeed-normalize");
+  o.server = c.get_choice("fedspeed-server", {"all", "active"}) == "all" ? FedSpeedServer::kAll
+                                                                         : FedSpeedServer::kActive;
+  return o;
+}
+
+FedSpeedOptions fedspeed_sim_options_from(const Config& c) {
+  FedSpeedOptions o = fedspeed_options_from(c);
+  if (o.server != FedSpeedServer::kAll) {
+    throw ConfigError("fedspeed-server",
+                      "fedspeed-sim is the alias of --algorithm fedspeed --fedspeed-server all "
+                      "(use --algorithm fedspeed --fedspeed-server active for Algorithm 1)");
+  }
   return o;
 }
 

@@ -68,16 +68,16 @@ Registry<MethodFactory>& method_registry() {
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
              return std::make_unique<FedDyn>(ctx, feddyn_options_from(c));
            }});
-    m.add({"fedspeed", "", "FedSpeed, paper form (--fedspeed-lambda, -rho, -alpha, -normalize)",
+    m.add({"fedspeed", "",
+           "FedSpeed (--fedspeed-server all: the authors' code, default; active: the printed "
+           "Algorithm 1; --fedspeed-lambda, -rho, -alpha, -normalize)",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c),
-                                               FedSpeed::Form::kPaper);
+             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c), "fedspeed");
            }});
     m.add({"fedspeed-sim", "",
-           "FedSpeed, the authors' FL-Simulator form (alpha = 1, server-side correction)",
+           "alias of fedspeed --fedspeed-server all (the authors' FL-Simulator form)",
            [](const Config& c, RunContext& ctx) -> std::unique_ptr<Algorithm> {
-             return std::make_unique<FedSpeed>(ctx, fedspeed_options_from(c),
-                                               FedSpeed::Form::kSimulator);
+             return std::make_unique<FedSpeed>(ctx, fedspeed_sim_options_from(c), "fedspeed-sim");
            }});
     // Asynchronous federated methods (ALGORITHMS.md §1), in simulated time.
     m.add({"fedbuff", "",

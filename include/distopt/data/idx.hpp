@@ -26,6 +26,11 @@ IdxArray read_idx(const std::string& path, std::uint64_t max_memory = 0);
 
 /// Where the Debian package dataset-fashion-mnist installs the four files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+/// Fashion-MNIST's pixel mean after /255 over the training set, torchvision pipelines'
+/// Normalize((0.2860,), (0.3530,)) mean (fmnist:normalize).
+inline constexpr double kFmnistMean = 0.2860;
+/// Fashion-MNIST's pixel standard deviation after /255 (the 0.3530 of that Normalize).
+inline constexpr double kFmnistStd = 0.3530;
 
 /// Fashion-MNIST (or MNIST) in one directory: train-images-idx3-ubyte.gz,
 /// train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz.

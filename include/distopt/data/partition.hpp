@@ -11,6 +11,12 @@
 //                takes one random sample from the agent holding the most samples, repeated until
 //                no agent is empty (instead of redrawing until a minimum size, which need not
 //                terminate for small a and many agents).
+//   dirichlet-prior:a  FL-Simulator's split (github woodenchild95/FL-Simulator, dataset.py, rule
+//                'Dirichlet'): every agent gets a fixed number of samples (⌊n/N⌋ or ⌈n/N⌉,
+//                exactly n/N when N divides n) and draws a class prior from Dir(a); each sample's
+//                class is drawn from its agent's prior (restricted to the classes with samples
+//                left, since a sample goes to one agent only: FL-Simulator refills an exhausted
+//                class and so gives some samples to several clients).
 //   shards:c     McMahan et al.'s pathological split: samples sorted by label are cut into N*c
 //                shards and each agent gets c shards at random. When N*c >= the number of
 //                classes, shards are cut inside classes (each class gets shards in proportion to
@@ -93,9 +99,15 @@ struct PartitionFactory {
 /// The registry type of --partition.
 using PartitionRegistry = Registry<PartitionFactory>;
 
-/// The --partition registry: iid, contiguous, `dirichlet:<alpha>`, `shards:<c>`, natural (in
-/// that order), then the entries user code added. Errors name the option "partition".
+/// The --partition registry: iid, contiguous, `dirichlet:<alpha>`, `dirichlet-prior:<alpha>`,
+/// `shards:<c>`, natural (in that order), then the entries user code added. Errors name the option
+/// "partition".
 PartitionRegistry& partition_registry();
+
+/// The class priors of dirichlet-prior:alpha: one Dir(alpha, ..., alpha) draw over n_classes per
+/// agent, from the partition's stream of `seed` (what the partitioner uses).
+std::vector<std::vector<double>> dirichlet_label_priors(double alpha, Index agents, Index n_classes,
+                                                        std::uint64_t seed);
 
 /// True for the partitioners that look at labels (so callers can skip computing them).
 bool partition_needs_labels(const std::string& spec);

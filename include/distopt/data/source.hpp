@@ -1,11 +1,14 @@
 #pragma once
 // Where data comes from, behind one interface: a table of training (and maybe test) rows that
 // can be read by row list. The --data spec strings (option "data"):
-//   fmnist[:DIR][:classes=A,B,...]   Fashion-MNIST IDX files (default /usr/share/datasets/
+//   fmnist[:DIR][:classes=A,B,...][:normalize]
+//                                    Fashion-MNIST IDX files (default /usr/share/datasets/
 //                                    fashion-mnist), 784 features scaled to [0, 1], 10 classes;
 //                                    classes= keeps the rows of those classes in file order,
 //                                    relabelled by list position (two: binary ±1, first −1;
-//                                    class_filter.hpp), in the train and the test split
+//                                    class_filter.hpp), in the train and the test split;
+//                                    normalize standardises every pixel as torchvision's
+//                                    Normalize((0.2860,), (0.3530,)): (x/255 − 0.2860)/0.3530
 //   libsvm:FILE[,test=FILE][,task=regression|binary|multiclass][,features=N]
 //                                    LIBSVM text, sparse rows (label rule in libsvm.hpp)
 //   synthetic:KIND[:k=v,...]         generated rows (synthetic.hpp)

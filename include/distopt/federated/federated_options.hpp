@@ -7,6 +7,7 @@
 // FedSpeedOptions) hold a FederatedOptions and live next to their method.
 #include "distopt/compress/link_options.hpp"
 #include "distopt/core/types.hpp"
+#include "distopt/federated/client_sampler.hpp"
 #include "distopt/federated/local_solver.hpp"
 #include "distopt/federated/server_optimizer.hpp"
 
@@ -16,11 +17,17 @@ namespace distopt {
 struct FederatedOptions {
   /// --participation: fraction q in (0, 1] of the N clients active per round,
   /// m = max(1, round(q N)) (default 1: every client). Must stay 1 when clients_per_round > 0.
+  /// With sampling = kBernoulli, the probability p that each client is active.
   double participation = 1.0;
+  /// --sampling: fixed (default; m clients without replacement) or bernoulli (each client
+  /// independently with probability --participation; ClientSampler). Bernoulli takes no
+  /// clients_per_round.
+  SamplingScheme sampling = SamplingScheme::kFixed;
   /// --clients-per-round: m, the active clients per round, in [1, N]; 0 (default): use
   /// participation.
   Index clients_per_round = 0;
-  /// --local-steps, --local-epochs, --batch-size: the clients' local schedule (defaults 10, 0, 0).
+  /// --local-steps, --local-epochs, --batch-size, --clip-norm, --weight-decay: the clients' local
+  /// schedule and step rule (defaults 10, 0, 0, 0, 0).
   LocalSchedule schedule{};
   /// --lr: local step size η_l > 0 of the first round (default 0.1).
   double lr = 0.1;
@@ -33,12 +40,17 @@ struct FederatedOptions {
   /// --compressor-down, --wire-precision: the model downlink (EF21-P when compressed).
   DownlinkOptions downlink{};
 
-  /// Throws ConfigError naming the option (local-steps, local-epochs, batch-size,
-  /// clients-per-round, participation, lr-global, server-*, lr, lr-decay, econtrol-eta,
-  /// feedback) when a value is out of range or clients_per_round and participation are both set.
-  /// What needs the number of clients (clients_per_round <= N) and the model (compressor
-  /// parameters) is checked when the method is built.
+  /// Throws ConfigError naming the option (local-steps, local-epochs, batch-size, clip-norm,
+  /// weight-decay, clients-per-round, participation, sampling, lr-global, server-*, lr, lr-decay,
+  /// econtrol-eta, feedback) when a value is out of range or clients_per_round and participation
+  /// are both set. What needs the number of clients (clients_per_round <= N) and the model
+  /// (compressor parameters) is checked when the method is built.
   void validate() const;
 };
+
+/// The sampler of `options` over n_clients: fixed-size (ClientSampler::per_round) or Bernoulli.
+/// ConfigError naming the option as ClientSampler's constructors.
+ClientSampler make_client_sampler(const FederatedOptions& options, Index n_clients,
+                                  std::uint64_t seed);
 
 }  // namespace distopt

@@ -13,6 +13,16 @@
 //     --batch-size rows (the last one shorter): K_i = E ⌈n_i / B⌉;
 //   * otherwise --local-steps K batches of --batch-size rows, each drawn without replacement
 //     (MinibatchSampler, the data layer's allocation-free draw).
+// Each step's direction d is post-processed as PyTorch's clip_grad_norm_ and SGD(weight_decay)
+// do in FL-Simulator's clients (client/client.py: clip_grad_norm_(max_norm=10), then
+// optimizer.step()):
+//   d ← d · min(1, c / (‖d‖ + 1e-6))     (--clip-norm c > 0; 0: off; torch's clip_coef)
+//   d ← d + w y                          (--weight-decay w; added after clipping, as torch's SGD)
+// so the step is y ← y − η_l d. The clip acts on the method's whole direction (FedAvg: the
+// stochastic gradient, as FL-Simulator; with FedProx/FedDyn/FedSpeed it includes the prox and
+// correction terms, which FL-Simulator partly applies through SGD's weight_decay, unclipped).
+// Weight decay changes only the step, not the reported loss (unlike --l2, which adds
+// (l2/2)‖x‖² to every agent's objective: its loss, its gradient and the server's metrics).
 // The rows come from the stream keyed (seed, client, round, Purpose::kMinibatch), so a client draws
 // the same batches whichever rank holds it, and a resumed run redraws them exactly.
 #include <cstdint>
@@ -26,7 +36,8 @@ namespace distopt {
 
 class Objective;
 
-/// How many local steps a client takes, on which batches (the schedule above).
+/// How many local steps a client takes, on which batches, and how each step treats its direction
+/// (clipping, weight decay; above).
 struct LocalSchedule {
   /// --local-steps: local steps K >= 1 per round (default 10); ignored when local_epochs > 0
   /// (the command line refuses --local-epochs together with an explicit --local-steps).
@@ -35,7 +46,14 @@ struct LocalSchedule {
   Index local_epochs = 0;
   /// --batch-size: rows per local batch, >= 0 (default 0: the whole shard every step).
   Index batch_size = 0;
-  /// Throws ConfigError("local-steps" | "local-epochs" | "batch-size", ...) when out of range.
+  /// --clip-norm: clip each step's direction to norm c (torch's clip_grad_norm_), c >= 0
+  /// (default 0: no clipping).
+  double clip_norm = 0.0;
+  /// --weight-decay: w >= 0 added as w·y to each step's direction after clipping (PyTorch SGD's
+  /// weight_decay; default 0).
+  double weight_decay = 0.0;
+  /// Throws ConfigError("local-steps" | "local-epochs" | "batch-size" | "clip-norm" |
+  /// "weight-decay", ...) when out of range.
   void validate() const;
 };
 

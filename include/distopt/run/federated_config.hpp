@@ -1,10 +1,10 @@
 #pragma once
 // The federated family on the command line: its options (--participation, --clients-per-round,
-// --local-steps, --local-epochs, --lr-decay, --lr-global, --server-opt and its hyper-parameters,
-// --prox-mu, --feddyn-alpha, --fedspeed-*), their mapping onto the federated layer's typed
-// Options structs (the methods themselves are registered in run/method_registry.cpp). Every mapping
-// throws ConfigError naming the option, with the command-line parser's wording, for a malformed or
-// out-of-range value.
+// --sampling, --local-steps, --local-epochs, --clip-norm, --weight-decay, --lr-decay, --lr-global,
+// --server-opt and its hyper-parameters, --prox-mu, --feddyn-alpha, --fedspeed-*), their mapping
+// onto the federated layer's typed Options structs (the methods themselves are registered in
+// run/method_registry.cpp). Every mapping throws ConfigError naming the option, with the
+// command-line parser's wording, for a malformed or out-of-range value.
 #include <memory>
 #include <string>
 
@@ -43,8 +43,11 @@ FedProxOptions fedprox_options_from(const Config& config);
 /// federated_options_from and --feddyn-alpha.
 FedDynOptions feddyn_options_from(const Config& config);
 /// federated_options_from and --fedspeed-lambda, --fedspeed-rho, --fedspeed-alpha (set only when
-/// given, so that fedspeed-sim can refuse an explicit value other than 1) and
-/// --fedspeed-normalize.
+/// given, so that its default follows --fedspeed-server), --fedspeed-normalize and
+/// --fedspeed-server.
 FedSpeedOptions fedspeed_options_from(const Config& config);
+/// fedspeed_options_from for the alias fedspeed-sim: ConfigError("fedspeed-server", ...) unless
+/// the server form is all.
+FedSpeedOptions fedspeed_sim_options_from(const Config& config);
 
 }  // namespace distopt
