@@ -1,23 +1,15 @@
 #include "distopt/gossip/virtual_time_engine.hpp"
 
-#include <chrono>
 #include <span>
-#include <thread>
 
 #include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/core/error.hpp"
+#include "distopt/gossip/dadao_wait.hpp"
 
 namespace distopt {
 
 namespace {
 constexpr std::size_t kHeader = 3;  // round, edge, seq: the event id
-// Waiting for a reply: spin on MPI_Test this long (a reply that is microseconds away costs no
-// context switch), then sched_yield until kYieldFor, then sleep kSleep between tests. On an idle
-// machine with a core per rank the reply usually comes within the spin; on a loaded one the
-// waiting rank gives its core away instead of polling.
-constexpr auto kSpinFor = std::chrono::microseconds(20);
-constexpr auto kYieldFor = std::chrono::microseconds(200);
-constexpr auto kSleep = std::chrono::microseconds(50);
 // While a pass runs local events, test the exchanges in flight every kProgressEvery events, so
 // that large (rendezvous) messages keep moving for the partner.
 constexpr int kProgressEvery = 16;
@@ -213,22 +205,11 @@ void VirtualTimeEngine::retire_sends(bool wait) {
   std::size_t keep = 0;
   for (std::size_t k = 0; k < retiring_.size(); ++k) {
     Exchange& x = retiring_[k];
-    if (!x.sent.test()) {
-      if (wait) {
-        const auto t0 = std::chrono::steady_clock::now();
-        while (!x.sent.test()) {
-          const auto waited = std::chrono::steady_clock::now() - t0;
-          if (waited < kSpinFor) continue;
-          if (waited < kYieldFor)
-            std::this_thread::yield();
-          else
-            std::this_thread::sleep_for(kSleep);
-        }
-      } else {
-        if (keep != k) retiring_[keep] = std::move(x);
-        ++keep;
-        continue;
-      }
+    if (wait) {
+      wait_without_spinning([&] { return x.sent.test(); });
+    } else if (!x.sent.test()) {
+      if (keep != k) retiring_[keep] = std::move(x);
+      ++keep;
     }
   }
   retiring_.resize(keep);
@@ -236,22 +217,16 @@ void VirtualTimeEngine::retire_sends(bool wait) {
 
 void VirtualTimeEngine::wait_for_reply() {
   ++waits_;
-  const auto t0 = std::chrono::steady_clock::now();
-  while (true) {
+  wait_without_spinning([&] {
     for (Exchange& x : exchanges_) {
-      if (x.active && x.received.test()) return;
+      if (x.active && x.received.test()) return true;
     }
     for (Exchange& x : exchanges_) {
       if (x.sent.pending()) x.sent.test();
     }
     retire_sends(false);
-    const auto waited = std::chrono::steady_clock::now() - t0;
-    if (waited < kSpinFor) continue;
-    if (waited < kYieldFor)
-      std::this_thread::yield();
-    else
-      std::this_thread::sleep_for(kSleep);
-  }
+    return false;
+  });
 }
 
 }  // namespace distopt
