@@ -186,6 +186,13 @@ void Communicator::barrier() {
   traffic_->add_mpi(0);
 }
 
+Request Communicator::ibarrier() {
+  MPI_Request r;
+  check_mpi(MPI_Ibarrier(native(*this), &r), "MPI_Ibarrier");
+  traffic_->add_mpi(0);
+  return make_request(r);
+}
+
 void Communicator::allreduce_raw(void* data, std::size_t n, ElementType t, detail::ReduceOp op) {
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, to_int_count(n, "allreduce"), mpi_type(t, true),
                           mpi_op(op), native(*this)),

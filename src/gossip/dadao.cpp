@@ -91,6 +91,7 @@ void Dadao::initialize(const Vector& x0) {
   }
   x_star_ = solve_optimum(ctx_, x0, problem_.L_mean(), problem_.mu_mean()).x;
   t_now_ = 0;
+  stepped_round_ = run_round_ = 0;
   models_.reset();
   if (wallclock_) wallclock_->start();
 }
@@ -98,12 +99,20 @@ void Dadao::initialize(const Vector& x0) {
 void Dadao::step(std::int64_t round) {
   if (static_cast<double>(round - 1) >= t_end_) return;  // past --time
   if (wallclock_) wallclock_->advance(round, t_end_);
-  else virtual_->advance(round, t_end_);
+  else
+    stepped_round_ = round;
   t_now_ = std::min(static_cast<double>(round), t_end_);
   models_.reset();
 }
 
+void Dadao::catch_up() const {
+  if (!virtual_ || run_round_ >= stepped_round_) return;
+  virtual_->advance(run_round_ + 1, stepped_round_, t_end_);
+  run_round_ = stepped_round_;
+}
+
 const RowMatrix& Dadao::node_models() const {
+  catch_up();
   if (!models_) {
     const Index d = x_star_.size();
     RowMatrix local(static_cast<Index>(nodes_.size()), d);
@@ -124,11 +133,13 @@ const Vector& Dadao::model() const {
 }
 
 std::uint64_t Dadao::grad_events() {
+  catch_up();
   const auto& v = wallclock_ ? wallclock_->grad_events() : virtual_->grad_events();
   return ctx_.comm.allreduce_sum(sum(v));
 }
 
 std::uint64_t Dadao::comm_events() {
+  catch_up();
   const auto& v = wallclock_ ? wallclock_->comm_events() : virtual_->comm_events();
   return ctx_.comm.allreduce_sum(sum(v));
 }
@@ -149,6 +160,7 @@ void Dadao::extra_metrics(MetricRow& row) {
 }
 
 void Dadao::save(StateArchive& out) const {
+  catch_up();
   for (std::size_t k = 0; k < nodes_.size(); ++k) {
     const DadaoNode& nd = nodes_[k];
     const RowMatrix& P = nd.state();
@@ -177,6 +189,8 @@ void Dadao::load(const StateArchive& in) {
   }
   problem_.restore_gradients(sum(virtual_->grad_events()));
   t_now_ = in.get_scalar("dadao/virtual_time");
+  // The checkpoint holds every event up to t_now_ = min(round, --time): its round.
+  stepped_round_ = run_round_ = static_cast<std::int64_t>(std::ceil(t_now_));
   models_.reset();
 }
 

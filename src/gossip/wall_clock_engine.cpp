@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "distopt/core/error.hpp"
+#include "distopt/gossip/dadao_wait.hpp"
 
 namespace distopt {
 
@@ -244,13 +245,23 @@ void WallClockEngine::advance(std::int64_t round, double t_end) {
   // restart at the next advance(), so the drain and the Trainer's evaluation cost no virtual time
   // (every rank leaves the drain's last allreduce together, so the clocks stay aligned).
   pause_start_ = std::chrono::steady_clock::now();
+  // Termination without a busy collective (the nonblocking-barrier scheme of Hoefler et al.'s
+  // NBX): a rank serves until its own requests are answered, then enters a nonblocking barrier
+  // and goes on serving the others' requests until every rank has entered it. A rank sends no new
+  // request after entering (a deferred exchange starts only when a reply arrives, and none is
+  // due), so when the barrier completes every request of every rank has been answered.
   Communicator& comm = problem_.ctx().comm;
-  while (true) {
+  wait_without_spinning([&] {
     poll();
     reap_sends(false);
-    const std::int64_t open = comm.allreduce_sum(requests_sent_ - replies_received_);
-    if (open == 0) break;
-  }
+    return requests_sent_ == replies_received_;
+  });
+  Request all_answered = comm.ibarrier();
+  wait_without_spinning([&] {
+    poll();
+    reap_sends(false);
+    return all_answered.test();
+  });
   reap_sends(true);
 }
 

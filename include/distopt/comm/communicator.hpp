@@ -166,6 +166,9 @@ class Communicator {
 
   /// Collective: MPI_Barrier (counted as one call of 0 bytes).
   void barrier();
+  /// Collective, nonblocking: MPI_Ibarrier (counted as barrier()); the request completes once
+  /// every rank has entered it.
+  Request ibarrier();
 
   // ---- reductions (element-wise, over ranks; counted: this rank's buffer) ----
   /// Collective: in-place element-wise sum over ranks (same size on every rank).

@@ -7,6 +7,14 @@
 //   --clock wall: WallClockEngine, real asynchrony with --time-scale seconds per unit.
 // Metrics: dist_to_opt = (1/n) Σ‖x_i − x*‖² (x* from a centralised solve at initialisation),
 // consensus = (1/n) Σ‖x_i − x̄‖², grad_events, comm_events, virtual_time.
+//
+// In virtual time, step() only records the round: the events of the rounds stepped since the
+// last look are run together, in one VirtualTimeEngine::advance over all of them, when something
+// reads the state (node_models, model, metrics, event counts, save). The node states are the
+// same bits either way (each node's events still run in time order), but a rank can then run
+// ahead on its other nodes across round boundaries while one node waits for a reply, and the
+// ranks meet once per evaluation instead of once per round (wall time between two evaluations
+// is spent at the second one).
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,9 +69,14 @@ class Dadao : public Algorithm {
   /// Wall-clock runs cannot be checkpointed or resumed (their state depends on timing).
   bool supports_checkpoints() const override { return !wall_; }
   void initialize(const Vector& x0) override;
+  /// Virtual time: records the round (its events run at the next read of the state, see above);
+  /// wall clock: runs it.
   void step(std::int64_t round) override;
   const Vector& model() const override;
-  std::uint64_t local_grad_evals() const override { return problem_.local_gradients(); }
+  std::uint64_t local_grad_evals() const override {
+    catch_up();
+    return problem_.local_gradients();
+  }
   void extra_metrics(MetricRow& row) override;
   void save(StateArchive& out) const override;
   void load(const StateArchive& in) override;
@@ -71,7 +84,11 @@ class Dadao : public Algorithm {
 
   const GossipProblem& problem() const { return problem_; }       ///< graph, nodes' functions
   const DadaoConstants& constants() const { return c_; }          ///< the method's constants
-  const std::vector<DadaoNode>& nodes() const { return nodes_; }  ///< this rank's nodes
+  /// This rank's nodes at virtual_time() (collective in virtual time: runs the stepped rounds).
+  const std::vector<DadaoNode>& nodes() const {
+    catch_up();
+    return nodes_;
+  }
   /// x* of the centralised solve at initialisation (solve_optimum), for dist_to_opt.
   const Vector& x_star() const { return x_star_; }
   double virtual_time() const { return t_now_; }  ///< virtual time reached by the last step
@@ -83,6 +100,10 @@ class Dadao : public Algorithm {
   std::uint64_t comm_events();
 
  private:
+  /// Virtual time: runs the events of the rounds stepped but not run yet (collective). Logically
+  /// const: the state at virtual_time() does not depend on when its events run.
+  void catch_up() const;
+
   RunContext& ctx_;
   GossipProblem problem_;
   bool wall_;
@@ -95,6 +116,8 @@ class Dadao : public Algorithm {
   std::unique_ptr<WallClockEngine> wallclock_;
   Vector x_star_;
   double t_now_ = 0;
+  std::int64_t stepped_round_ = 0;      // last round step() was called for (virtual time)
+  mutable std::int64_t run_round_ = 0;  // last round whose events have run
   mutable std::optional<RowMatrix> models_;
   mutable Vector mean_;
 };

@@ -30,10 +30,11 @@
 //     node that absorbs missed gradient events needs no change of constants.
 // Messages progress through nonblocking sends and Iprobe/receive polling between events. At the
 // end of every round (the Trainer's evaluation point) ranks drain the exchanges still in flight:
-// they keep serving until an allreduce shows every request answered, so no message outlives a
-// round and the run always terminates; the clocks stand still from the drain to the next round,
-// so the drain and the Trainer's evaluation cost no virtual time. Results depend on timing: they are not reproducible bit
-// for bit (virtual time is).
+// each serves until its own requests are answered, then enters a nonblocking barrier and serves
+// the others until every rank is in it (waiting without busy polling, gossip/dadao_wait.hpp), so
+// no message outlives a round and the run always terminates; the clocks stand still from the drain
+// to the next round, so the drain and the Trainer's evaluation cost no virtual time. Results depend
+// on timing: they are not reproducible bit for bit (virtual time is).
 #include <chrono>
 #include <cstdint>
 #include <deque>
