@@ -13,8 +13,14 @@
 namespace distopt {
 
 Index IdxArray::row_size() const {
+  // With dims[0] = 0 the file holds no data, so read_idx's check of the whole product does not
+  // bound the row's: refuse an overflow here instead of wrapping (fuzz finding, idx target).
   Index s = 1;
-  for (std::size_t i = 1; i < dims.size(); ++i) s *= dims[i];
+  for (std::size_t i = 1; i < dims.size(); ++i) {
+    if (__builtin_mul_overflow(s, static_cast<Index>(dims[i]), &s)) {
+      throw Error("IDX row size overflows 64 bits");
+    }
+  }
   return s;
 }
 
