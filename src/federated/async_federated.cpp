@@ -34,10 +34,20 @@ void AsyncFederatedOptions::validate() const {
                       "only 'none' is supported (got '" +
                           federated.downlink.compressor + "')");
   }
-  if (clock == AsyncClock::kWall) {
-    throw ConfigError("clock",
-                      "fedbuff and fedfix run in simulated time only: --clock wall is not "
-                      "implemented for them yet (use --clock virtual)");
+  cost.validate();
+  if (clock == AsyncClock::kVirtual) {
+    if (cost.slow_rank >= 0) {
+      throw ConfigError("slow-rank",
+                        "has a meaning only with --clock wall (in simulated time, slow clients "
+                        "are given by --client-speed)");
+    }
+    if (cost.grad_cost > 0) {
+      throw ConfigError("grad-cost", "has a meaning only with --clock wall");
+    }
+  } else if (speed.kind != ClientSpeedOptions::Kind::kConstant || speed.value != 1.0) {
+    throw ConfigError("client-speed",
+                      "with --clock wall the clients run at their real speed: use --slow-rank "
+                      "(and --grad-cost) instead of simulated speeds");
   }
 }
 
@@ -54,7 +64,16 @@ AsyncFederated::AsyncFederated(RunContext& ctx, std::string name, AsyncFederated
     throw Error("AsyncFederated: agent_weights must hold one weight per client");
   }
   speeds_ = client_speeds(opt_.speed, n, ctx.seed);
+  if (wall()) {
+    if (opt_.cost.slow_rank >= 0 && ctx.comm.size() < 2) {
+      throw ConfigError("slow-rank",
+                        "needs at least 2 ranks (with one rank every client is on the slow rank)");
+    }
+    cost_ = GradientCost(opt_.cost, ctx.comm.rank(), ctx.comm.size());
+  }
 }
+
+AsyncFederated::~AsyncFederated() { stop_worker(); }
 
 void AsyncFederated::initialize(const Vector& x0) {
   const Index d = x0.size();
@@ -91,6 +110,10 @@ void AsyncFederated::initialize(const Vector& x0) {
   buffered_.assign(static_cast<std::size_t>(local), Vector());
   has_buffered_.assign(static_cast<std::size_t>(local), 0);
   grad_evals_.assign(static_cast<std::size_t>(local), 0);
+  client_applied_.assign(static_cast<std::size_t>(n), 0);
+  client_staleness_.assign(static_cast<std::size_t>(n), 0);
+  received_ = 0;
+  if (wall() && ctx_.comm.is_root()) buffered_all_.assign(static_cast<std::size_t>(n), Vector());
 }
 
 Vector& AsyncFederated::held(Index client) {
@@ -104,6 +127,28 @@ Vector& AsyncFederated::buffered_sum(Index client) {
 void AsyncFederated::dispatch(Index client, std::optional<double> t_arrival) {
   const auto k = static_cast<std::size_t>(client);
   if (busy_[k]) throw Error("AsyncFederated: client " + std::to_string(client) + " is in flight");
+  if (wall()) {
+    // Rank 0 only: the owner trains it when the model arrives (async_wall.cpp).
+    if (stopping_) return;
+    busy_[k] = 1;
+    const std::uint64_t nth = ++client_dispatches_[k];
+    const InFlight f{client, version_, wall_time(), 0.0, dispatches_++};
+    flights_[f.seq] = f;
+    const int owner = ctx_.placement.owner(client);
+    const Index d = x_.size();
+    ctx_.comm.traffic().add_down(client, static_cast<std::uint64_t>(d) * kValueBytes);
+    if (owner == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back({f, nth, x_});
+      cv_.notify_one();
+      return;
+    }
+    std::vector<double> buf{static_cast<double>(client), static_cast<double>(f.version),
+                            static_cast<double>(f.seq), static_cast<double>(nth)};
+    buf.insert(buf.end(), x_.data(), x_.data() + d);
+    send(owner, 1, std::move(buf));
+    return;
+  }
   busy_[k] = 1;
   const std::uint64_t nth = ++client_dispatches_[k];
   queue_.push(
@@ -160,6 +205,8 @@ void AsyncFederated::buffer(const InFlight& f, double factor) {
 void AsyncFederated::aggregate_weights(const std::vector<std::pair<Index, double>>& weights) {
   double smax = 0, ssum = 0;
   for (const auto& b : buffer_) {
+    ++client_applied_[static_cast<std::size_t>(b.client)];
+    client_staleness_[static_cast<std::size_t>(b.client)] += static_cast<std::uint64_t>(b.staleness);
     const auto tau = static_cast<std::size_t>(b.staleness);
     if (histogram_.size() <= tau) histogram_.resize(tau + 1, 0);
     ++histogram_[tau];
@@ -170,7 +217,19 @@ void AsyncFederated::aggregate_weights(const std::vector<std::pair<Index, double
   last_buffer_ = static_cast<double>(buffer_.size());
   last_staleness_mean_ = buffer_.empty() ? 0.0 : ssum / static_cast<double>(buffer_.size());
   last_staleness_max_ = smax;
-  if (!buffer_.empty()) {
+  if (!buffer_.empty() && wall()) {
+    // Rank 0 holds every buffered sum: add them in client order as --reduction ordered does, so
+    // that a run the wall clock cannot reorder (one client in flight) has the virtual clock's bits.
+    AgentSum sum(*self_, Reduction::kOrdered);
+    sum.reset(x_.size());
+    for (const auto& [client, w] : weights) {
+      Vector& acc = buffered_all_[static_cast<std::size_t>(client)];
+      sum.add(client, acc, w);
+      acc.resize(0);
+    }
+    sum.finish(delta_);
+    server_opt_.apply(delta_, x_);
+  } else if (!buffer_.empty()) {
     AgentSum sum(ctx_.comm, ctx_.reduction);
     sum.reset(x_.size());
     for (const auto& [client, w] : weights) {
@@ -188,6 +247,7 @@ void AsyncFederated::aggregate_weights(const std::vector<std::pair<Index, double
 }
 
 std::uint64_t AsyncFederated::local_grad_evals() const {
+  std::lock_guard<std::mutex> lock(mu_);  // the wall clock's worker adds to it
   std::uint64_t s = 0;
   for (auto v : grad_evals_) s += v;
   return s;
@@ -196,16 +256,29 @@ std::uint64_t AsyncFederated::local_grad_evals() const {
 void AsyncFederated::extra_metrics(MetricRow& row) {
   // Everything here is replicated: no communication.
   row.set("server_version", static_cast<double>(version_));
-  row.set("virtual_time", t_now_);
+  if (wall()) {
+    row.set("server_time", t_now_);  // seconds of the server's wall clock (async_wall.cpp)
+  } else {
+    row.set("virtual_time", t_now_);
+  }
   row.set("arrivals", static_cast<double>(arrivals_));
   row.set("dispatches", static_cast<double>(dispatches_));
-  row.set("in_flight", static_cast<double>(queue_.size()));
+  row.set("in_flight", static_cast<double>(wall() ? flights_size_ : queue_.size()));
   row.set("buffer_last", last_buffer_);
   row.set("staleness_mean", last_staleness_mean_);
   row.set("staleness_max", last_staleness_max_);
 }
 
 void AsyncFederated::final_outputs(std::map<std::string, RowMatrix>& out) {
+  finish_wall();
+  // Per client: aggregated arrivals and the sum of their staleness.
+  RowMatrix c(static_cast<Index>(client_applied_.size()), 3);
+  for (std::size_t i = 0; i < client_applied_.size(); ++i) {
+    c(static_cast<Index>(i), 0) = static_cast<double>(i);
+    c(static_cast<Index>(i), 1) = static_cast<double>(client_applied_[i]);
+    c(static_cast<Index>(i), 2) = static_cast<double>(client_staleness_[i]);
+  }
+  out["client_updates"] = std::move(c);
   RowMatrix h(static_cast<Index>(histogram_.size()), 2);
   for (std::size_t t = 0; t < histogram_.size(); ++t) {
     h(static_cast<Index>(t), 0) = static_cast<double>(t);

@@ -85,12 +85,33 @@ void FedBuff::dispatch_replacements() {
   }
 }
 
+void FedBuff::dispatch_initial() {
+  RandomStream rng(ctx_.seed, 1, 0, Purpose::kSampling);
+  for (Index i : rng.sample_without_replacement(ctx_.placement.agents(), concurrency_))
+    dispatch(i);
+}
+
+void FedBuff::wall_start() { dispatch_initial(); }
+
+double FedBuff::arrival_factor(const InFlight& f) const {
+  return o_.staleness(version_ - f.version);
+}
+
+bool FedBuff::buffer_full() const {
+  return buffered().size() >= static_cast<std::size_t>(o_.buffer_size);
+}
+
+void FedBuff::on_arrival(const InFlight& /*f*/) {
+  ++pending_;
+  dispatch_replacements();
+}
+
 void FedBuff::step(std::int64_t /*round*/) {
-  if (dispatches_ == 0) {
-    RandomStream rng(ctx_.seed, 1, 0, Purpose::kSampling);
-    for (Index i : rng.sample_without_replacement(ctx_.placement.agents(), concurrency_))
-      dispatch(i);
+  if (wall()) {
+    wall_round();
+    return;
   }
+  if (dispatches_ == 0) dispatch_initial();
   const auto K = static_cast<std::size_t>(o_.buffer_size);
   for (;;) {
     // Replacements download once every client returning at this instant has been buffered.
@@ -100,6 +121,14 @@ void FedBuff::step(std::int64_t /*round*/) {
     buffer(f, o_.staleness(version_ - f.version));
     ++pending_;
     if (buffered().size() < K) continue;
+    server_update();
+    return;
+  }
+}
+
+void FedBuff::server_update() {
+  const auto K = static_cast<std::size_t>(o_.buffer_size);
+  {
     if (o_.weights == FedBuffWeights::kUniform) {
       const double w = 1.0 / static_cast<double>(K);
       aggregate([w](Index) { return w; });
@@ -114,7 +143,6 @@ void FedBuff::step(std::int64_t /*round*/) {
         return mass > 0 ? ctx_.agent_weights[static_cast<std::size_t>(c)] / mass : 0.0;
       });
     }
-    return;
   }
 }
 

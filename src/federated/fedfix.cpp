@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "distopt/core/check.hpp"
 #include "distopt/core/error.hpp"
@@ -37,7 +38,39 @@ void FedFix::initialize(const Vector& x0) {
   }
 }
 
+void FedFix::wall_start() {
+  for (Index i = 0; i < ctx_.placement.agents(); ++i) dispatch(i);
+}
+
+bool FedFix::wall_ready() const {
+  return wall_time() >= static_cast<double>(version_ + 1) * o_.interval;
+}
+
+void FedFix::server_update() {
+  const bool ceil = o_.weights == FedFixWeights::kCeil;
+  std::map<Index, std::int64_t> tau;  // wall clock: the staleness of each buffered client
+  for (const auto& b : buffered()) tau[b.client] = b.staleness;
+  aggregate([&](Index c) {
+    const auto k = static_cast<std::size_t>(c);
+    const double p = ctx_.agent_weights[k];
+    if (!ceil) return p;
+    const double periods =
+        wall() ? static_cast<double>(tau[c] + 1) : static_cast<double>(periods_[k]);
+    return periods * p;
+  });
+}
+
+void FedFix::after_update() {
+  std::sort(returned_.begin(), returned_.end());
+  for (Index i : returned_) dispatch(i);
+  returned_.clear();
+}
+
 void FedFix::step(std::int64_t /*round*/) {
+  if (wall()) {
+    wall_round();
+    return;
+  }
   const Index n = ctx_.placement.agents();
   // A client dispatched at interval m returns at the aggregation m + k_i: its InFlight carries
   // that aggregation's time (m + k_i) Δt, computed from integers so that the comparison below is
@@ -57,12 +90,7 @@ void FedFix::step(std::int64_t /*round*/) {
     buffer(f, 1.0);
     returned.push_back(f.client);
   }
-  const bool ceil = o_.weights == FedFixWeights::kCeil;
-  aggregate([&](Index c) {
-    const auto k = static_cast<std::size_t>(c);
-    const double p = ctx_.agent_weights[k];
-    return ceil ? static_cast<double>(periods_[k]) * p : p;
-  });
+  server_update();
   std::sort(returned.begin(), returned.end());
   for (Index i : returned) start(i, now);
 }

@@ -4,7 +4,7 @@
 
 #include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/core/error.hpp"
-#include "distopt/gossip/dadao_wait.hpp"
+#include "distopt/core/wait_without_spinning.hpp"
 
 namespace distopt {
 

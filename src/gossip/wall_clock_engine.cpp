@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "distopt/core/error.hpp"
-#include "distopt/gossip/dadao_wait.hpp"
+#include "distopt/core/wait_without_spinning.hpp"
 
 namespace distopt {
 

@@ -1,6 +1,7 @@
 #include "distopt/run/async_federated_config.hpp"
 
 #include "distopt/run/federated_config.hpp"
+#include "distopt/run/gossip_config.hpp"
 
 namespace distopt {
 
@@ -17,7 +18,8 @@ void add_async_federated_options(po::options_description& d) {
              "fedbuff: buffer weights: uniform = 1/K (the paper) | data = p_i / sum of the "
              "buffer's p_j");
   add_option(d, "aggregation-interval", "1",
-             "fedfix: simulated time between aggregations (Delta t)");
+             "fedfix: time between aggregations (Delta t): simulated time units with --clock "
+             "virtual, seconds with --clock wall");
   add_option(d, "fedfix-weights", "ceil",
              "fedfix: aggregation weights: ceil = ceil(tau_i/Delta t) p_i (unbiased) | uniform = "
              "p_i (biased towards fast clients)");
@@ -29,6 +31,7 @@ AsyncFederatedOptions async_federated_options_from(const Config& c) {
   o.speed = ClientSpeedOptions::parse(c.get("client-speed"));
   o.clock = c.get_choice("clock", {"virtual", "wall"}) == "wall" ? AsyncClock::kWall
                                                                  : AsyncClock::kVirtual;
+  o.cost = gradient_cost_options_from(c);  // --grad-cost, --slow-rank (wall clock only)
   return o;
 }
 

@@ -11,7 +11,7 @@ void add_gossip_options(po::options_description& d) {
       ("gossip network: " + graph_registry().choices() + " (n must equal --agents)").c_str());
   add_option(d, "clock", "virtual",
              "dadao, fedbuff, fedfix: virtual (exact, identical at any rank count) | wall (real "
-             "time; dadao only)");
+             "time on real ranks)");
   add_option(d, "time",
              "dadao: virtual-time horizon T (one round = one unit of virtual time; sets --rounds "
              "to ceil(T))");
@@ -35,9 +35,11 @@ void add_gossip_options(po::options_description& d) {
   add_option(d, "gossip-steps", "1",
              "gossip: Metropolis gossip steps per round (Q > 1: multiple gossip steps)");
   add_option(d, "grad-cost", "0",
-             "gossip methods: simulated seconds of compute per gradient (slept)");
+             "gossip methods, fedbuff/fedfix --clock wall: simulated seconds of compute per "
+             "gradient (slept)");
   add_option(d, "slow-rank",
-             "gossip methods: <rank>:<factor> makes that rank's gradients factor times slower");
+             "gossip methods, fedbuff/fedfix --clock wall: <rank>:<factor> makes that rank's "
+             "gradients factor times slower");
 }
 
 GradientCostOptions gradient_cost_options_from(const Config& c) {

@@ -22,15 +22,36 @@
 // downloaded its model. Every aggregated arrival is counted in the staleness histogram
 // (final_outputs "staleness_histogram": rows [τ, count]).
 //
+// Wall clock (--clock wall, async_wall.cpp): real time on real ranks. The server (x, the buffer,
+// the version, the in-flight table, the histogram) lives on rank 0; every rank trains the clients
+// it owns on a worker thread, one client at a time in dispatch order, and the main thread serves
+// messages (nonblocking MPI on a duplicated communicator): rank 0 sends a dispatched client's
+// model to its owner, the owner sends the update back as soon as it is trained, rank 0 buffers it
+// and steps when the method says so (FedBuff: K arrivals; FedFix: every Δt seconds). A Trainer
+// round ends at a server update: rank 0 tells every rank, each enters a nonblocking barrier and
+// keeps serving (arrivals that come in then wait in a backlog for the next round) until all are
+// in it; then x and the counters are broadcast, and the worker threads pause at their next local
+// step (they wait on the objective's lock, which the main thread holds while the Trainer
+// evaluates). A slow rank therefore delays a round's end by at most one of its local steps.
+// --slow-rank R:F makes rank R's local steps F times longer (straggler.hpp, as DADAO's wall clock).
+//
 // Checkpoints hold x, the server optimiser, the clock, the version, the dispatch counters, the
 // in-flight clients, the buffer, the histogram (replicated), and per client on its owner rank the
 // held update, the buffered sum and the gradient count: a resumed run continues bit for bit.
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "distopt/core/straggler.hpp"
 
 #include "distopt/federated/async_schedule.hpp"
 #include "distopt/federated/client_speed.hpp"
@@ -44,7 +65,7 @@ namespace distopt {
 /// How the asynchronous methods' clock runs (--clock).
 enum class AsyncClock {
   kVirtual,  ///< event-driven simulated time, bitwise identical at any rank count
-  kWall      ///< real time on real ranks (not implemented yet: refused by validate())
+  kWall      ///< real time on real ranks (see the file comment): not reproducible
 };
 
 /// The options every asynchronous federated method shares.
@@ -55,10 +76,15 @@ struct AsyncFederatedOptions {
   FederatedOptions federated{};
   /// --client-speed: the clients' speeds (default constant 1).
   ClientSpeedOptions speed{};
-  /// --clock: virtual (default). wall is refused with ConfigError("clock", ...) for now.
+  /// --clock: virtual (default) or wall.
   AsyncClock clock = AsyncClock::kVirtual;
-  /// federated.validate(), speed.validate(); ConfigError("compressor" | "compressor-down", ...)
-  /// for a compressed link, ConfigError("clock", ...) for the wall clock.
+  /// --grad-cost, --slow-rank: the simulated cost of a local step (wall clock only).
+  GradientCostOptions cost{};
+  /// federated.validate(), speed.validate(), cost.validate(); ConfigError("compressor" |
+  /// "compressor-down", ...) for a compressed link; with the virtual clock
+  /// ConfigError("slow-rank" | "grad-cost", ...) when set (simulated time has --client-speed);
+  /// with the wall clock ConfigError("client-speed", ...) unless it is the default constant 1
+  /// (real speeds are measured, not drawn).
   void validate() const;
 };
 
@@ -72,7 +98,10 @@ struct BufferedArrival {
 /// checkpoints (see the file comment). Subclasses drive the schedule in step().
 class AsyncFederated : public Algorithm {
  public:
+  ~AsyncFederated() override;
   std::string name() const override { return name_; }
+  /// Wall-clock runs cannot be checkpointed (nothing of a real-time run can be replayed).
+  bool supports_checkpoints() const override { return !wall(); }
   void initialize(const Vector& x0) override;
   const Vector& model() const override { return x_; }
   std::uint64_t local_grad_evals() const override;
@@ -90,6 +119,22 @@ class AsyncFederated : public Algorithm {
   const std::vector<std::uint64_t>& staleness_histogram() const { return histogram_; }
   /// The options the method was built with.
   const AsyncFederatedOptions& async_options() const { return opt_; }
+  /// True with --clock wall.
+  bool wall() const { return opt_.clock == AsyncClock::kWall; }
+  /// Per client: arrivals aggregated into a server update (replicated).
+  const std::vector<std::uint64_t>& client_applied() const { return client_applied_; }
+  /// Per client: sum of the staleness of its aggregated arrivals (replicated).
+  const std::vector<std::uint64_t>& client_staleness() const { return client_staleness_; }
+  /// Updates received by the server so far (aggregated, buffered or backlogged; replicated).
+  std::uint64_t received() const { return received_; }
+  /// Clients dispatched so far (replicated).
+  std::uint64_t dispatched() const { return dispatches_; }
+  /// Aggregated arrivals so far (replicated).
+  std::uint64_t applied() const { return arrivals_; }
+  /// Wall clock: collective, idempotent: stops dispatching, waits until every client in flight
+  /// has returned its update to the server (those not aggregated are dropped), stops the worker
+  /// threads. Called by final_outputs(); a no-op with the virtual clock.
+  void finish_wall();
 
  protected:
   /// Validates `options` (ConfigError naming the option) before building anything.
@@ -111,6 +156,26 @@ class AsyncFederated : public Algorithm {
   /// True while `client` is in flight.
   bool in_flight(Index client) const { return busy_[static_cast<std::size_t>(client)] != 0; }
 
+  // ---- wall clock (async_wall.cpp): the method's policy, called on rank 0 ----
+  /// One Trainer round with the wall clock (collective): serve until the server has stepped once.
+  void wall_round();
+  /// The first dispatches (rank 0, at the first round).
+  virtual void wall_start() = 0;
+  /// s(τ) of an arrival (FedBuff) or 1 (FedFix): the factor buffer() applies.
+  virtual double arrival_factor(const InFlight& f) const = 0;
+  /// True when the buffer takes no more arrivals this round (FedBuff: K of them).
+  virtual bool buffer_full() const = 0;
+  /// True when the server steps now (FedBuff: K buffered; FedFix: Δt seconds elapsed).
+  virtual bool wall_ready() const = 0;
+  /// The server update from the buffer (the method's aggregate() call).
+  virtual void server_update() = 0;
+  /// An update came in (its client is idle again): FedBuff dispatches a replacement.
+  virtual void on_arrival(const InFlight& /*f*/) {}
+  /// After server_update(): FedFix restarts the clients that returned.
+  virtual void after_update() {}
+  /// Seconds of the server's wall clock (stopped between rounds, as DADAO's wall clock).
+  double wall_time() const;
+
   /// Saves the method's own state (replicated, under "server/NAME/..."); default: nothing.
   virtual void save_method(StateArchive& /*out*/) const {}
   /// Restores what save_method() put; default: nothing.
@@ -125,6 +190,32 @@ class AsyncFederated : public Algorithm {
 
  private:
   void aggregate_weights(const std::vector<std::pair<Index, double>>& weights);
+  // wall clock (async_wall.cpp)
+  struct Job {
+    InFlight f;
+    std::uint64_t nth = 0;
+    Vector x;
+  };
+  struct Done {
+    InFlight f;
+    Vector u;
+  };
+  struct Send {
+    std::vector<double> buf;
+    Request req;
+  };
+  void start_wall();
+  bool pump();
+  void receipt(const InFlight& f, Vector u);
+  void process_backlog();
+  void maybe_update();
+  void send(int dest, int kind, std::vector<double> buf);
+  void reap_sends(bool wait);
+  void worker_loop();
+  void sync_replicated();
+  void stop_worker();
+  void resume_clock();
+  void pause_clock();
   Vector& held(Index client);
   Vector& buffered_sum(Index client);
 
@@ -144,6 +235,33 @@ class AsyncFederated : public Algorithm {
   std::vector<std::uint8_t> has_buffered_;
   std::vector<std::uint64_t> grad_evals_;
   Vector y_, delta_;
+  std::vector<std::uint64_t> client_applied_, client_staleness_;
+  std::uint64_t received_ = 0;
+  Index flights_size_ = 0;  // wall clock: clients in flight at the last round's end (replicated)
+  // Wall clock. Rank 0: per client the buffered sum (buffered_all_), the arrivals waiting for the
+  // next round (backlog_), the clients in flight by dispatch index (flights_).
+  std::unique_ptr<Communicator> wcomm_, self_;
+  GradientCost cost_;
+  bool wall_started_ = false, wall_finished_ = false, round_over_ = false, stopping_ = false;
+  bool finish_seen_ = false;
+  std::uint64_t rounds_entered_ = 0, rounds_done_ = 0;  // wall_round() calls, kRoundDone seen
+  std::vector<Vector> buffered_all_;
+  std::deque<Done> backlog_;
+  std::map<std::uint64_t, InFlight> flights_;
+  std::deque<Send> sends_;
+  std::vector<double> recv_;
+  std::chrono::steady_clock::time_point t0_;
+  std::optional<std::chrono::steady_clock::time_point> pause_start_;
+  double paused_ = 0;
+  // Between the main thread and this rank's worker thread.
+  mutable std::mutex mu_;   // jobs_, done_, working_, stop_, grad_evals_
+  std::mutex objective_mu_;  // the objective: the worker's local steps, the Trainer's evaluation
+  std::unique_lock<std::mutex> objective_hold_;  // the main thread's hold between rounds
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  std::deque<Done> done_;
+  bool working_ = false, stop_ = false;
+  std::thread worker_;
 };
 
 template <class Weight>

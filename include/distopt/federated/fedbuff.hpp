@@ -16,7 +16,10 @@
 // poly:A, (1+τ)^(−A).
 // The replacement draws come from the stream (seed, 1, dispatch index, Purpose::kSampling), the
 // initial C clients from (seed, 1, 0, kSampling) without replacement.
-// One Trainer round is one server update (version).
+// One Trainer round is one server update (version), with either clock. With --clock wall the
+// replacement of a returning client is drawn (same stream) as soon as its update has been
+// buffered, and downloads the model the server holds then; an arrival that finds the buffer full
+// (the round is ending) waits for the next round, where its staleness is counted.
 #include "distopt/federated/async_federated.hpp"
 
 namespace distopt {
@@ -69,9 +72,18 @@ class FedBuff : public AsyncFederated {
   void save_method(StateArchive& out) const override;
   /// Restores what save_method() put.
   void load_method(const StateArchive& in) override;
+  // Wall clock (async_federated.hpp): C clients sampled at the start, s(τ) per arrival, a server
+  // update after K arrivals (later ones wait for the next round), a replacement per arrival.
+  void wall_start() override;
+  double arrival_factor(const InFlight& f) const override;
+  bool buffer_full() const override;
+  bool wall_ready() const override { return buffer_full(); }
+  void server_update() override;
+  void on_arrival(const InFlight& f) override;
 
  private:
   void dispatch_replacements();
+  void dispatch_initial();
   FedBuffOptions o_;
   Index concurrency_;
   std::uint64_t pending_ = 0;  // returned clients not replaced yet (replicated)

@@ -18,6 +18,9 @@
 // aggregation; with no returned client the server does not step (a FedOpt optimiser with
 // momentum would otherwise move on Δ = 0). One Trainer round is one interval Δt; the version
 // counts intervals, so a client's staleness is always k_i − 1.
+// With --clock wall Δt is in seconds of the server's wall clock (stopped between rounds) and k_i
+// is measured: an arrival's d_i = (τ + 1) p_i, τ its staleness (the aggregations its flight
+// spanned), the wall-clock counterpart of ⌈τ_i/Δt⌉. The returned clients restart after the update.
 #include "distopt/federated/async_federated.hpp"
 
 namespace distopt {
@@ -32,7 +35,8 @@ enum class FedFixWeights {
 struct FedFixOptions {
   /// Local schedule, step sizes, server optimiser, client speeds, clock.
   AsyncFederatedOptions async{};
-  /// --aggregation-interval: Δt > 0 of simulated time between aggregations (default 1).
+  /// --aggregation-interval: Δt > 0 between aggregations (default 1): units of simulated time
+  /// with --clock virtual, seconds with --clock wall.
   double interval = 1.0;
   /// --fedfix-weights (default ceil).
   FedFixWeights weights = FedFixWeights::kCeil;
@@ -50,7 +54,17 @@ class FedFix : public AsyncFederated {
   /// k_i = ⌈τ_i/Δt⌉ (>= 1) of every client, after initialize().
   const std::vector<std::int64_t>& periods() const { return periods_; }
 
+ protected:
+  void wall_start() override;
+  double arrival_factor(const InFlight& /*f*/) const override { return 1.0; }
+  bool buffer_full() const override { return false; }
+  bool wall_ready() const override;
+  void server_update() override;
+  void on_arrival(const InFlight& f) override { returned_.push_back(f.client); }
+  void after_update() override;
+
  private:
+  std::vector<Index> returned_;  // wall clock (rank 0): the clients back since the last update
   FedFixOptions o_;
   std::vector<std::int64_t> periods_;
 };

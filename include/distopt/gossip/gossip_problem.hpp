@@ -11,7 +11,7 @@
 
 #include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/data/dataset.hpp"
-#include "distopt/gossip/straggler.hpp"
+#include "distopt/core/straggler.hpp"
 #include "distopt/method/algorithm.hpp"
 #include "distopt/topology/graph.hpp"
 #include "distopt/topology/spectrum.hpp"

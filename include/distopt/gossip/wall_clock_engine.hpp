@@ -31,7 +31,7 @@
 // Messages progress through nonblocking sends and Iprobe/receive polling between events. At the
 // end of every round (the Trainer's evaluation point) ranks drain the exchanges still in flight:
 // each serves until its own requests are answered, then enters a nonblocking barrier and serves
-// the others until every rank is in it (waiting without busy polling, gossip/dadao_wait.hpp), so
+// the others until every rank is in it (waiting without busy polling, core/wait_without_spinning.hpp), so
 // no message outlives a round and the run always terminates; the clocks stand still from the drain
 // to the next round, so the drain and the Trainer's evaluation cost no virtual time. Results depend
 // on timing: they are not reproducible bit for bit (virtual time is).

@@ -1,5 +1,6 @@
 #pragma once
-// How DADAO's engines wait for messages without busy polling. Open MPI's blocking calls poll
+// How the engines that wait for messages (DADAO's, the asynchronous federated wall clock) wait
+// without busy polling. Open MPI's blocking calls poll
 // without ever giving the core away (at np <= cores, unless --mca mpi_yield_when_idle 1): on a
 // loaded machine a rank that waits for a descheduled partner then burns the time slice the
 // partner needs. wait_without_spinning() tests instead, with pauses that grow: a short spin (a

@@ -1,4 +1,4 @@
-#include "distopt/gossip/straggler.hpp"
+#include "distopt/core/straggler.hpp"
 
 #include <chrono>
 #include <sstream>
