@@ -80,15 +80,16 @@ TEST(AsyncWall, OneClientInFlightEqualsTheVirtualClockBitwise) {
   auto comm = Communicator::world();
   for (const char* server : {"sgd", "adam"}) {
     for (const char* k : {"1", "3"}) {
-      std::map<std::string, std::string> kv = {{"algorithm", "fedbuff"},
-                                               {"concurrency", "1"},
-                                               {"buffer-size", k},
-                                               {"batch-size", "7"},
-                                               {"lr-decay", "0.97"},
-                                               {"server-opt", server},
-                                               {"lr-global", std::string(server) == "sgd" ? "1" : "0.05"},
-                                               {"reduction", "ordered"},
-                                               {"seed", "11"}};
+      std::map<std::string, std::string> kv = {
+          {"algorithm", "fedbuff"},
+          {"concurrency", "1"},
+          {"buffer-size", k},
+          {"batch-size", "7"},
+          {"lr-decay", "0.97"},
+          {"server-opt", server},
+          {"lr-global", std::string(server) == "sgd" ? "1" : "0.05"},
+          {"reduction", "ordered"},
+          {"seed", "11"}};
       Config cv = make_config(kProblem, kv);
       cv.set("batch-size", "7");
       Config cw = cv;
@@ -213,4 +214,39 @@ TEST(AsyncWall, WallClockRunsRefuseCheckpoints) {
   Config v = make_config(kProblem, {{"algorithm", "fedbuff"}});
   AsyncRun rv(comm, kProblem, v);
   EXPECT_TRUE(rv.algo->supports_checkpoints());
+}
+
+TEST(AsyncWall, TimeBudgetEndsTheRunOnTheMethodsClock) {
+  // --time on the method's clock: the run ends after the first update at or past T. Asserted
+  // through what the clock guarantees (the last update's clock is past T, the one before is not),
+  // never through a duration. The virtual clock: FedFix's n-th update is at n Δt exactly.
+  auto comm = Communicator::world();
+  for (const char* clock : {"virtual", "wall"}) {
+    Config c = make_config(kProblem, {{"algorithm", "fedfix"},
+                                      {"clock", clock},
+                                      {"aggregation-interval", "0.01"},
+                                      {"time", "0.055"},
+                                      {"local-steps", "2"}});
+    RunSetup s(comm, kProblem, c);
+    auto algo = make_algorithm(s.config, s.ctx);
+    TrainerOptions topt = trainer_options_from(s.config);
+    EXPECT_EQ(topt.rounds, 100);  // --time does not set --rounds for fedbuff/fedfix
+    topt.initial_model = Vector::Zero(kProblem.dim);
+    Trainer t(s.ctx, *algo, topt);
+    const Summary sum = t.run();
+    std::map<std::string, RowMatrix> out;
+    algo->final_outputs(out);
+    auto& a = dynamic_cast<AsyncFederated&>(*algo);
+    EXPECT_EQ(sum.termination, Termination::kBudget) << clock;
+    EXPECT_GE(a.virtual_time(), 0.055) << clock;
+    // The round before the last one had not reached T (the run did not stop late).
+    const auto& col = t.log().column(std::string(clock) == "wall" ? "server_time" : "virtual_time");
+    ASSERT_GE(col.size(), 2u);
+    EXPECT_LT(col[col.size() - 2], 0.055) << clock;
+    if (std::string(clock) == "virtual") {
+      EXPECT_EQ(sum.rounds_done, 6);
+    } else {
+      expect_every_update_once(comm, a);
+    }
+  }
 }

@@ -35,6 +35,9 @@ void AsyncFederatedOptions::validate() const {
                           federated.downlink.compressor + "')");
   }
   cost.validate();
+  if (time_budget && !(*time_budget > 0 && std::isfinite(*time_budget))) {
+    throw ConfigError("time", "must be a positive finite time");
+  }
   if (clock == AsyncClock::kVirtual) {
     if (cost.slow_rank >= 0) {
       throw ConfigError("slow-rank",
@@ -73,7 +76,9 @@ AsyncFederated::AsyncFederated(RunContext& ctx, std::string name, AsyncFederated
   }
 }
 
-AsyncFederated::~AsyncFederated() { stop_worker(); }
+AsyncFederated::~AsyncFederated() {
+  stop_worker();
+}
 
 void AsyncFederated::initialize(const Vector& x0) {
   const Index d = x0.size();
@@ -175,6 +180,7 @@ void AsyncFederated::dispatch(Index client, std::optional<double> t_arrival) {
 InFlight AsyncFederated::next_arrival() {
   InFlight f = queue_.pop();
   busy_[static_cast<std::size_t>(f.client)] = 0;
+  ++received_;
   t_now_ = std::max(t_now_, f.t_arrival);
   return f;
 }
@@ -206,7 +212,8 @@ void AsyncFederated::aggregate_weights(const std::vector<std::pair<Index, double
   double smax = 0, ssum = 0;
   for (const auto& b : buffer_) {
     ++client_applied_[static_cast<std::size_t>(b.client)];
-    client_staleness_[static_cast<std::size_t>(b.client)] += static_cast<std::uint64_t>(b.staleness);
+    client_staleness_[static_cast<std::size_t>(b.client)] +=
+        static_cast<std::uint64_t>(b.staleness);
     const auto tau = static_cast<std::size_t>(b.staleness);
     if (histogram_.size() <= tau) histogram_.resize(tau + 1, 0);
     ++histogram_[tau];
@@ -298,6 +305,8 @@ void AsyncFederated::save(StateArchive& out) const {
   out.put(p + "last", std::vector<double>{last_buffer_, last_staleness_mean_, last_staleness_max_});
   out.put_u64(p + "client_dispatches", client_dispatches_);
   out.put_u64(p + "histogram", histogram_);
+  out.put_u64(p + "client_applied", client_applied_);
+  out.put_u64(p + "client_staleness", client_staleness_);
   std::vector<std::uint64_t> qc, qv, qs;
   std::vector<double> qd, qa;
   for (const auto& f : queue_.items()) {
@@ -357,6 +366,14 @@ void AsyncFederated::load(const StateArchive& in) {
     throw InputError("checkpoint: " + p + "client_dispatches must hold one count per client");
   }
   histogram_ = in.get_u64(p + "histogram");
+  if (in.has(p + "client_applied")) {  // absent from checkpoints written before the table
+    client_applied_ = in.get_u64(p + "client_applied");
+    client_staleness_ = in.get_u64(p + "client_staleness");
+    if (static_cast<Index>(client_applied_.size()) != n ||
+        static_cast<Index>(client_staleness_.size()) != n) {
+      throw InputError("checkpoint: " + p + "client_* must hold one count per client");
+    }
+  }
   const auto& qc = in.get_u64(p + "queue/client");
   const auto& qv = in.get_u64(p + "queue/version");
   const auto& qs = in.get_u64(p + "queue/seq");
@@ -384,6 +401,7 @@ void AsyncFederated::load(const StateArchive& in) {
       throw InputError("checkpoint: buffer client out of range");
     buffer_.push_back({static_cast<Index>(bc[i]), static_cast<std::int64_t>(bt[i])});
   }
+  received_ = arrivals_ + buffer_.size();  // virtual clock: every arrival is aggregated or buffered
   const Index first = ctx_.placement.local_first();
   for (std::size_t i = 0; i < held_.size(); ++i) {
     const Index a = first + static_cast<Index>(i);

@@ -33,11 +33,14 @@ double AsyncFederated::wall_time() const {
 
 void AsyncFederated::resume_clock() {
   if (!pause_start_) return;
-  paused_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start_).count();
+  paused_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start_).count();
   pause_start_.reset();
 }
 
-void AsyncFederated::pause_clock() { pause_start_ = std::chrono::steady_clock::now(); }
+void AsyncFederated::pause_clock() {
+  pause_start_ = std::chrono::steady_clock::now();
+}
 
 void AsyncFederated::start_wall() {
   wcomm_ = std::make_unique<Communicator>(ctx_.comm.duplicate(true));

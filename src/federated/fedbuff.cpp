@@ -87,11 +87,12 @@ void FedBuff::dispatch_replacements() {
 
 void FedBuff::dispatch_initial() {
   RandomStream rng(ctx_.seed, 1, 0, Purpose::kSampling);
-  for (Index i : rng.sample_without_replacement(ctx_.placement.agents(), concurrency_))
-    dispatch(i);
+  for (Index i : rng.sample_without_replacement(ctx_.placement.agents(), concurrency_)) dispatch(i);
 }
 
-void FedBuff::wall_start() { dispatch_initial(); }
+void FedBuff::wall_start() {
+  dispatch_initial();
+}
 
 double FedBuff::arrival_factor(const InFlight& f) const {
   return o_.staleness(version_ - f.version);

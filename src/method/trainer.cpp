@@ -275,7 +275,8 @@ Summary Trainer::run() {
   while (round < opt_.rounds && !s.target_round && !diverged) {
     ++round;
     algo_.step(round);
-    const bool eval_now = round % opt_.eval_every == 0 || round == opt_.rounds;
+    const bool spent = algo_.budget_spent();  // replicated: every rank ends after this round
+    const bool eval_now = round % opt_.eval_every == 0 || round == opt_.rounds || spent;
     if (eval_now) record(round);
     if (!callbacks_.empty()) {
       const double w = wall();
@@ -289,6 +290,7 @@ Summary Trainer::run() {
       s.termination = Termination::kTarget;
       break;
     }
+    if (spent) break;  // Termination::kBudget
     if (opt_.checkpoint_every > 0 && round % opt_.checkpoint_every == 0 && round < opt_.rounds) {
       checkpoint(round, wall(), opt_.checkpoint_path);
       s.checkpoint_written = opt_.checkpoint_path;

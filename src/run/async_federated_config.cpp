@@ -32,6 +32,7 @@ AsyncFederatedOptions async_federated_options_from(const Config& c) {
   o.clock = c.get_choice("clock", {"virtual", "wall"}) == "wall" ? AsyncClock::kWall
                                                                  : AsyncClock::kVirtual;
   o.cost = gradient_cost_options_from(c);  // --grad-cost, --slow-rank (wall clock only)
+  if (c.has("time") && !c.get("time").empty()) o.time_budget = c.get_positive("time");
   return o;
 }
 

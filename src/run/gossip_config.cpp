@@ -14,7 +14,8 @@ void add_gossip_options(po::options_description& d) {
              "time on real ranks)");
   add_option(d, "time",
              "dadao: virtual-time horizon T (one round = one unit of virtual time; sets --rounds "
-             "to ceil(T))");
+             "to ceil(T)); fedbuff/fedfix: end at the first server update at or past T on their "
+             "clock (simulated time units, or seconds with --clock wall; --rounds stays)");
   add_option(d, "time-scale", "0.01",
              "dadao --clock wall: seconds of wall time per unit of virtual time");
   add_option(

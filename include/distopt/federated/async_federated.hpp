@@ -52,7 +52,6 @@
 #include <vector>
 
 #include "distopt/core/straggler.hpp"
-
 #include "distopt/federated/async_schedule.hpp"
 #include "distopt/federated/client_speed.hpp"
 #include "distopt/federated/federated_options.hpp"
@@ -80,6 +79,9 @@ struct AsyncFederatedOptions {
   AsyncClock clock = AsyncClock::kVirtual;
   /// --grad-cost, --slow-rank: the simulated cost of a local step (wall clock only).
   GradientCostOptions cost{};
+  /// --time T > 0: the run ends after the first server update at or past T on the method's
+  /// clock (units of simulated time, or seconds of the server's wall clock); default none.
+  std::optional<double> time_budget;
   /// federated.validate(), speed.validate(), cost.validate(); ConfigError("compressor" |
   /// "compressor-down", ...) for a compressed link; with the virtual clock
   /// ConfigError("slow-rank" | "grad-cost", ...) when set (simulated time has --client-speed);
@@ -100,6 +102,8 @@ class AsyncFederated : public Algorithm {
  public:
   ~AsyncFederated() override;
   std::string name() const override { return name_; }
+  /// --time used up: the clock of the last server update reached it (replicated).
+  bool budget_spent() const override { return opt_.time_budget && t_now_ >= *opt_.time_budget; }
   /// Wall-clock runs cannot be checkpointed (nothing of a real-time run can be replayed).
   bool supports_checkpoints() const override { return !wall(); }
   void initialize(const Vector& x0) override;
@@ -254,7 +258,7 @@ class AsyncFederated : public Algorithm {
   std::optional<std::chrono::steady_clock::time_point> pause_start_;
   double paused_ = 0;
   // Between the main thread and this rank's worker thread.
-  mutable std::mutex mu_;   // jobs_, done_, working_, stop_, grad_evals_
+  mutable std::mutex mu_;    // jobs_, done_, working_, stop_, grad_evals_
   std::mutex objective_mu_;  // the objective: the worker's local steps, the Trainer's evaluation
   std::unique_lock<std::mutex> objective_hold_;  // the main thread's hold between rounds
   std::condition_variable cv_;

@@ -54,6 +54,10 @@ class Algorithm {
   /// Performs round `round` (1-based): one iteration (gd/sgd/ef*), one communication round
   /// (federated), one unit of virtual time (event-driven). Collective.
   virtual void step(std::int64_t round) = 0;
+  /// True once the method's own budget is used up (fedbuff/fedfix --time: time on their clock):
+  /// the Trainer evaluates and ends the run after this round (Termination::kBudget). Must be the
+  /// same on every rank. Default: never.
+  virtual bool budget_spent() const { return false; }
   /// The model evaluated by the Trainer, identical on every rank (for gossip: the node average).
   virtual const Vector& model() const = 0;
   /// Gradient evaluations (per-sample gradients / rows touched, counted as
