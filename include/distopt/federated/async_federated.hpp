@@ -32,7 +32,8 @@
 // keeps serving (arrivals that come in then wait in a backlog for the next round) until all are
 // in it; then x and the counters are broadcast, and the worker threads pause at their next local
 // step (they wait on the objective's lock, which the main thread holds while the Trainer
-// evaluates). A slow rank therefore delays a round's end by at most one of its local steps.
+// evaluates). A slow rank therefore delays a round's end by at most one gradient computation (the
+// slept slow-down of --slow-rank is outside the lock), never by a whole client.
 // --slow-rank R:F makes rank R's local steps F times longer (straggler.hpp, as DADAO's wall clock).
 //
 // Checkpoints hold x, the server optimiser, the clock, the version, the dispatch counters, the
