@@ -74,28 +74,37 @@ void AsyncFederated::worker_loop() {
     y = j.x;
     std::uint64_t evals = 0;
     bool aborted = false;
-    solver_.run(
-        j.f.client, static_cast<std::int64_t>(j.nth), ctx_.data.shard(j.f.client), lr, y,
-        [&](const Vector& yy, const DataBlock& batch, Vector& dir) {
-          double measured = 0;
-          {
-            std::lock_guard<std::mutex> hold(objective_mu_);
+    try {
+      solver_.run(
+          j.f.client, static_cast<std::int64_t>(j.nth), ctx_.data.shard(j.f.client), lr, y,
+          [&](const Vector& yy, const DataBlock& batch, Vector& dir) {
+            double measured = 0;
             {
-              std::lock_guard<std::mutex> lock(mu_);
-              aborted = aborted || stop_;
+              std::lock_guard<std::mutex> hold(objective_mu_);
+              {
+                std::lock_guard<std::mutex> lock(mu_);
+                aborted = aborted || stop_;
+              }
+              if (aborted) {  // the run is being torn down: finish without computing
+                dir.setZero(yy.size());
+                return 0;
+              }
+              const auto t = std::chrono::steady_clock::now();
+              ctx_.objective.loss_grad(yy, batch, dir);
+              measured =
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
             }
-            if (aborted) {  // the run is being torn down: finish without computing
-              dir.setZero(yy.size());
-              return 0;
-            }
-            const auto t = std::chrono::steady_clock::now();
-            ctx_.objective.loss_grad(yy, batch, dir);
-            measured = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-          }
-          cost_.after_gradient(measured);  // --grad-cost, --slow-rank: slept, outside the lock
-          return 1;
-        },
-        &evals);
+            cost_.after_gradient(measured);  // --grad-cost, --slow-rank: slept, outside the lock
+            return 1;
+          },
+          &evals);
+    } catch (...) {
+      // Rethrown by the main thread (pump()), whose exception ends the job as any rank's does.
+      std::lock_guard<std::mutex> lock(mu_);
+      worker_error_ = std::current_exception();
+      working_ = false;
+      return;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     grad_evals_[static_cast<std::size_t>(ctx_.placement.local_index(j.f.client))] += evals;
     done_.push_back({j.f, y - j.x});
@@ -221,6 +230,7 @@ bool AsyncFederated::pump() {
   std::deque<Done> done;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (worker_error_) std::rethrow_exception(worker_error_);
     done.swap(done_);
   }
   for (Done& a : done) {

@@ -44,6 +44,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -266,6 +267,7 @@ class AsyncFederated : public Algorithm {
   std::deque<Job> jobs_;
   std::deque<Done> done_;
   bool working_ = false, stop_ = false;
+  std::exception_ptr worker_error_;  // what the worker thread threw
   std::thread worker_;
 };
 
