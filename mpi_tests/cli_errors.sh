@@ -198,5 +198,9 @@ else
 fi
 expect "--print-config, unknown option" "--no-such-option" -- "${BASE[@]}" --print-config --no-such-option 1
 
+# fedbuff/fedfix --clock wall with --slow-rank at one rank: every client would be on the slow rank
+# (the refusals at any rank count are in bad_inputs/run.cases).
+NP=1 expect "--slow-rank at one rank" "--slow-rank: needs at least 2 ranks" -- "${BASE[@]}" --output none --algorithm fedbuff --clock wall --slow-rank 0:4
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
