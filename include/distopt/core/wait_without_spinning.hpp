@@ -1,11 +1,10 @@
 #pragma once
 // How the engines that wait for messages (DADAO's, the asynchronous federated wall clock) wait
-// without busy polling. Open MPI's blocking calls poll
-// without ever giving the core away (at np <= cores, unless --mca mpi_yield_when_idle 1): on a
-// loaded machine a rank that waits for a descheduled partner then burns the time slice the
-// partner needs. wait_without_spinning() tests instead, with pauses that grow: a short spin (a
-// reply microseconds away costs no context switch), then sched_yield, then sleeps of 50 µs
-// (about 0.1 ms with Linux's default timer slack), whose cost is negligible next to a time slice.
+// without busy polling. Open MPI's blocking calls poll without ever giving the core away (at
+// np <= cores, unless --mca mpi_yield_when_idle 1): on a loaded machine a rank that waits for a
+// descheduled partner then burns the time slice the partner needs. wait_without_spinning() tests
+// instead, with pauses that grow: a short spin (a reply microseconds away costs no context
+// switch), then sched_yield, then sleeps of 50 µs (about 0.1 ms with Linux's default timer slack), whose cost is negligible next to a time slice.
 #include <chrono>
 #include <thread>
 
