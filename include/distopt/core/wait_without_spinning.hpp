@@ -4,7 +4,8 @@
 // np <= cores, unless --mca mpi_yield_when_idle 1): on a loaded machine a rank that waits for a
 // descheduled partner then burns the time slice the partner needs. wait_without_spinning() tests
 // instead, with pauses that grow: a short spin (a reply microseconds away costs no context
-// switch), then sched_yield, then sleeps of 50 µs (about 0.1 ms with Linux's default timer slack), whose cost is negligible next to a time slice.
+// switch), then sched_yield, then sleeps of 50 µs (about 0.1 ms with Linux's default timer
+// slack), whose cost is negligible next to a time slice.
 #include <chrono>
 #include <thread>
 
