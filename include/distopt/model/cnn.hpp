@@ -10,8 +10,8 @@
 // a dense layer flattens its NHWC input image by image (n x H*W*C) and is the MLP's layer.
 //
 // Layout (so PowerSGD sees each kernel as the out x in·k·k matrix of the GEMM): per convolution a
-// kernel block "C<i>" (out x K*K*Cin, row-major, columns in im2col order) and a bias "c<i>"; per
-// dense layer, the output layer last, "W<j>" (units x fan-in) and "b<j>".
+// kernel block C1, C2, ... (out x K*K*Cin, row-major, columns in im2col order) with bias c1, c2,
+// ...; per dense layer, the output layer last, W1, W2, ... (units x fan-in) and b1, b2, ....
 // Nonconvex: smoothness() is +inf, strong_convexity() 0, no Hessian-vector product.
 #include <vector>
 

@@ -5,7 +5,7 @@
 // C classes is always appended):
 //   in=HxWxC | in=HxW     input image shape (default: a square single-channel image,
 //                         n_features = H*H); rows are images stored row-major in HWC order
-//   cKkK[sS][pP]          convolution: N output channels, KxK kernel, stride S (1), zero padding
+//   cNkK[sS][pP]          convolution: N output channels, KxK kernel, stride S (1), zero padding
 //                         P (0) on every side, then ReLU; written c6k5p2
 //   maxK[sS] | avgK[sS]   max / average pooling over KxK windows, stride S (default K), no padding
 //   fN                    dense layer of N units, then ReLU (flattens an image input in HWC order)
@@ -34,7 +34,7 @@ enum class CnnLayerKind { kConv, kMaxPool, kAvgPool, kDense };
 
 /// One layer of the spec, with the shapes the model derives for it.
 struct CnnLayerSpec {
-  CnnLayerKind kind = CnnLayerKind::kDense;
+  CnnLayerKind kind = CnnLayerKind::kDense;  ///< convolution, pooling or dense
   Index out = 0;     ///< output channels (convolution) or units (dense); 0 for pooling
   Index kernel = 1;  ///< window side K (convolution, pooling)
   Index stride = 1;  ///< window step S
@@ -46,9 +46,9 @@ struct CnnLayerSpec {
 
 /// A parsed and shape-checked network: input shape and layers, the output layer included.
 struct CnnSpec {
-  std::string problem;  ///< the --problem spelling, "cnn:lenet5"
-  CnnShape input;
-  std::vector<CnnLayerSpec> layers;
+  std::string problem;               ///< the --problem spelling, "cnn:lenet5"
+  CnnShape input;                    ///< shape of one input row
+  std::vector<CnnLayerSpec> layers;  ///< input to output, the dense output layer last
 };
 
 /// The layers of a preset, comma-separated, as the grammar above spells them; empty when `name`
