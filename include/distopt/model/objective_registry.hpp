@@ -1,8 +1,7 @@
 #pragma once
 // The --problem registry: one table of the models (least-squares, logistic, softmax,
-// mlp:<h1>[,<h2>], cnn:<layers>) from which make_objective, its "unknown problem ... (known: ...)"
-// error and the
-// --help line are generated. User code adds a model before parsing options:
+// mlp:<h1>[,<h2>], cnn:<layers>) from which make_objective, its "unknown problem ... (known:
+// ...)" error and the --help line are generated. User code adds a model before parsing options:
 //
 //   objective_registry().add({"my-model", "my-model[:<width>]", "what it is",
 //                             [](const ObjectiveArgs& a) -> std::unique_ptr<Objective> {
