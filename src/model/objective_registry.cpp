@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "distopt/model/cnn.hpp"
+#include "distopt/model/cnn_spec.hpp"
 #include "distopt/model/least_squares.hpp"
 #include "distopt/model/logistic.hpp"
 #include "distopt/model/mlp.hpp"
@@ -91,6 +93,14 @@ std::unique_ptr<Objective> mlp(const ObjectiveArgs& a) {
   return std::make_unique<Mlp>(a.n_features, std::move(hidden), a.n_classes, a.reg);
 }
 
+// The CNN: spec grammar and shape checks in model/cnn_spec.cpp.
+std::unique_ptr<Objective> cnn(const ObjectiveArgs& a) {
+  if (a.task != Task::kMulticlass || a.n_classes < 2) {
+    throw a.misfit("multiclass labels 0..C-1 with C >= 2");
+  }
+  return std::make_unique<Cnn>(parse_cnn_spec(a.spec, a.arg, a.n_features, a.n_classes), a.reg);
+}
+
 /// The regulariser checks of make_objective (the first thing it checks).
 void check_regularization(const Regularization& reg) {
   if (!(reg.l2 >= 0.0) || !std::isfinite(reg.l2)) {
@@ -121,6 +131,10 @@ ObjectiveRegistry& objective_registry() {
     reg.add({"softmax", "softmax", "multinomial logistic regression (classes 0..C-1)", softmax});
     reg.add({"mlp", "mlp:<h1>[,<h2>]",
              "multilayer perceptron, one or two ReLU hidden layers, softmax output", mlp});
+    reg.add({"cnn", "cnn:<layers>",
+             "convolutional network: lenet5, fedavg, or [in=HxWxC,]cNkK[sS][pP],maxK[sS],avgK[sS],"
+             "fN,... (ReLU), softmax output",
+             cnn});
     reg.add({"auto", "auto",
              "by the data's task: least-squares (regression), logistic (+-1 labels), softmax "
              "(classes)",

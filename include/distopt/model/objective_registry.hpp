@@ -1,7 +1,7 @@
 #pragma once
 // The --problem registry: one table of the models (least-squares, logistic, softmax,
-// mlp:<h1>[,<h2>]) from which make_objective, its "unknown problem ... (known: ...)" error and the
-// --help line are generated. User code adds a model before parsing options:
+// mlp:<h1>[,<h2>], cnn:<layers>) from which make_objective, its "unknown problem ... (known:
+// ...)" error and the --help line are generated. User code adds a model before parsing options:
 //
 //   objective_registry().add({"my-model", "my-model[:<width>]", "what it is",
 //                             [](const ObjectiveArgs& a) -> std::unique_ptr<Objective> {
@@ -44,17 +44,17 @@ using ObjectiveFactory = std::function<std::unique_ptr<Objective>(const Objectiv
 /// The registry type of --problem.
 using ObjectiveRegistry = Registry<ObjectiveFactory>;
 
-/// The --problem registry: least-squares, logistic, softmax, `mlp:<h1>[,<h2>]`, auto (in that
-/// order; auto picks least-squares, logistic or softmax by the data's task), then the entries
-/// user code added. Errors name the option "problem".
+/// The --problem registry: least-squares, logistic, softmax, `mlp:<h1>[,<h2>]`, `cnn:SPEC`, auto
+/// (in that order; auto picks least-squares, logistic or softmax by the data's task), then the
+/// entries user code added. Errors name the option "problem".
 ObjectiveRegistry& objective_registry();
 
 /// Typed options of the model (the command line maps --problem, --l2 and --nonconvex-reg onto
 /// them in run/data_config.cpp; C++ users fill them directly).
 struct ObjectiveOptions {
   /// --problem: auto (default: least-squares, logistic or softmax by the data's task) |
-  /// least-squares | logistic | softmax | `mlp:<h1>[,<h2>]`, or a name added to
-  /// objective_registry().
+  /// least-squares | logistic | softmax | `mlp:<h1>[,<h2>]` | `cnn:SPEC` (model/cnn_spec.hpp), or a
+  /// name added to objective_registry().
   std::string problem = "auto";
   /// --l2 (default 0) and --nonconvex-reg (default 0): R(x) = (l2/2)‖x‖² + λ Σ x_j²/(1+x_j²).
   Regularization reg{};
