@@ -27,9 +27,10 @@
 //     difference the other exchanges have partly corrected already: each exchange adds β̃ m to z̃,
 //     which drives z at rate α = ¼ √(ν/L), so on the ring of 16 (λ_c/|E| = 2.5 exchanges per edge
 //     and unit) the consensus correction runs at about β̃ α λ_c/|E| ≈ 3 per unit of time, and a
-//     delay of a few tenths of a unit over-corrects. Measured at np 4 and load ~15 with the 50x
-//     straggler of the tests, 100 rounds: dist_to_opt ended at 1e8 to 1e11 with 1 unit, at 57 and
-//     2e4 with 0.25;
+//     delay of a few tenths of a unit over-corrects. Measured with the 50x straggler run of
+//     mpi_tests/test_gossip_wall.cpp (100 rounds, 2-core machine, load 12-18), final dist_to_opt
+//     from 1.07: with 1 unit 1.9e9 to 3.4e11 at np 4 (5 runs) and 1.3e3 to 2.9e8 at np 2 (5);
+//     with 0.25, 57 to 7e6 at np 4 (7 runs) and 5.6e-4 to 0.05 at np 2 (5);
 //   * an edge has at most one exchange in flight: an edge event that fires while the edge's
 //     previous request awaits its reply is deferred until that reply (further ones merge into it,
 //     counted as skipped). Overlapping exchanges on one edge each correct the same stale
