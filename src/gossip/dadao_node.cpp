@@ -42,6 +42,18 @@ void DadaoNode::x_at(double t, const DadaoOde& ode, Eigen::Ref<Vector> out) cons
             .transpose();
 }
 
+void DadaoNode::message_at(double t, const DadaoOde& ode, Eigen::Ref<Vector> out) const {
+  if (t == t_last_) {
+    message(out);
+    return;
+  }
+  const Matrix6 E = ode.propagator(t - t_last_);
+  out = ((E(kY, 0) + E(kZ, 0)) * P_.row(0) + (E(kY, 1) + E(kZ, 1)) * P_.row(1) +
+         (E(kY, 2) + E(kZ, 2)) * P_.row(2) + (E(kY, 3) + E(kZ, 3)) * P_.row(3) +
+         (E(kY, 4) + E(kZ, 4)) * P_.row(4) + (E(kY, 5) + E(kZ, 5)) * P_.row(5))
+            .transpose();
+}
+
 void DadaoNode::gradient_jump(const Vector& g, const DadaoConstants& c, double w) {
   r_ = g - c.nu * P_.row(kX).transpose() - P_.row(kYt).transpose();
   P_.row(kX) -= (w * c.gamma) * r_.transpose();
@@ -62,7 +74,7 @@ void DadaoNode::comm_jump(const Eigen::Ref<const Vector>& own, const Eigen::Ref<
 
 void DadaoNode::comm_jump_aged(const Eigen::Ref<const Vector>& own, const Eigen::Ref<const Vector>& other,
                                const DadaoConstants& c, const DadaoOde& ode, double age) {
-  if (age <= 0) {
+  if (age == 0) {
     comm_jump(own, other, c);
     return;
   }

@@ -1,6 +1,7 @@
 #include "distopt/gossip/wall_clock_engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 #include "distopt/core/error.hpp"
@@ -9,11 +10,13 @@
 namespace distopt {
 
 namespace {
-// edge, round, seq, then: request = the initiator's virtual send time; reply = the responder's
-// jump time, or −1 when it declined
+// edge, round, seq, then: request = τ, the exchange's time (the initiator's node time when it
+// sent); reply = τ again, or −1 when the responder declined
 constexpr std::size_t kHeader = 4;
-// A request older than this (units of virtual time) when it reaches the responder is declined.
-constexpr double kMaxStaleness = 1.0;
+// A request whose time τ is further than this (units of virtual time) from the responder's node
+// time is declined: a later correction over-corrects (the header: the consensus correction runs
+// at about 3 per unit of time on the ring of 16, so a few tenths of a unit is already late).
+constexpr double kMaxStaleness = 0.25;
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 // Message kinds on the neighbour channel: a request carries the initiator's y+z, the reply the
 // responder's.
@@ -21,10 +24,15 @@ constexpr int kRequest = 1;
 constexpr int kReply = 2;
 }  // namespace
 
-WallClockEngine::WallClockEngine(GossipProblem& problem, std::vector<DadaoNode>& nodes, const DadaoOde& ode,
-                                 const DadaoConstants& c, const EventSchedule& schedule, double time_scale,
-                                 bool compensate)
-    : problem_(problem), nodes_(nodes), ode_(ode), c_(c), schedule_(schedule), scale_(time_scale),
+WallClockEngine::WallClockEngine(GossipProblem& problem, std::vector<DadaoNode>& nodes,
+                                 const DadaoOde& ode, const DadaoConstants& c,
+                                 const EventSchedule& schedule, double time_scale, bool compensate)
+    : problem_(problem),
+      nodes_(nodes),
+      ode_(ode),
+      c_(c),
+      schedule_(schedule),
+      scale_(time_scale),
       compensate_(compensate),
       latest_due_grad_(static_cast<std::size_t>(problem.local_count()), kNone),
       grad_events_(static_cast<std::size_t>(problem.local_count()), 0),
@@ -53,8 +61,10 @@ void WallClockEngine::send(int dest, int kind, std::vector<double> buf, Index fr
 
 void WallClockEngine::reap_sends(bool wait) {
   while (!sends_.empty()) {
-    if (wait) sends_.front().req.wait();
-    else if (!sends_.front().req.test()) break;
+    if (wait)
+      sends_.front().req.wait();
+    else if (!sends_.front().req.test())
+      break;
     sends_.pop_front();
   }
 }
@@ -77,20 +87,25 @@ bool WallClockEngine::poll() {
     const auto round = static_cast<std::int64_t>(recv_[1]);
     const auto seq = static_cast<std::uint32_t>(recv_[2]);
     const Edge& e = problem_.graph().edge(edge);
-    const Eigen::Map<const Vector> theirs(recv_.data() + kHeader, static_cast<Index>(recv_.size() - kHeader));
+    const Eigen::Map<const Vector> theirs(recv_.data() + kHeader,
+                                          static_cast<Index>(recv_.size() - kHeader));
     if (info.tag == request_tag) {
-      // Responder: jump now with the initiator's y+z and reply with ours, unless the request is
-      // stale: then decline (nobody ever waits).
+      // Responder: the exchange happens at τ, the initiator's time. Our message is our state
+      // carried by the flow to τ (forward if we are behind, backward if ahead), and our jump is
+      // made as if at τ (comm_jump_aged, age = our node time − τ, either sign), so both halves
+      // compare y+z at the same time and cancel in Σ z, Σ z̃. Nothing is integrated: our own
+      // events keep the spacing of our schedule. Decline when τ is too far from our time.
       DadaoNode& b = node(e.v);
       std::vector<double> out(kHeader + static_cast<std::size_t>(d), 0.0);
       std::copy(recv_.begin(), recv_.begin() + 3, out.begin());
-      const double t = std::max(now(), b.last_event());
-      const bool accept = t - recv_[3] <= kMaxStaleness;
-      out[3] = accept ? t : -1.0;
+      const double tau = recv_[3];
+      const double age = b.last_event() - tau;
+      const bool accept = std::abs(age) <= kMaxStaleness;
+      out[3] = accept ? tau : -1.0;
       if (accept) {
-        b.integrate(t, ode_);
-        b.message(Eigen::Map<Vector>(out.data() + kHeader, d));
-        b.comm_jump(Eigen::Map<const Vector>(out.data() + kHeader, d), theirs, c_);
+        auto mine = Eigen::Map<Vector>(out.data() + kHeader, d);
+        b.message_at(tau, ode_, mine);
+        b.comm_jump_aged(mine, theirs, c_, ode_, age);
       } else {
         out.resize(kHeader);
       }
@@ -100,11 +115,9 @@ bool WallClockEngine::poll() {
       auto it = outstanding_.find({edge, round, seq});
       if (it == outstanding_.end()) throw Error("DADAO wall clock: reply to an unknown request");
       if (recv_[3] >= 0) {
-        // Jump as if at the responder's jump time, carried to now by the linear flow.
+        // Jump as if at τ (when we sent), carried to our node time by the linear flow.
         DadaoNode& a = node(e.u);
-        const double t = std::max({now(), a.last_event(), recv_[3]});
-        a.integrate(t, ode_);
-        a.comm_jump_aged(it->second, theirs, c_, ode_, t - recv_[3]);
+        a.comm_jump_aged(it->second, theirs, c_, ode_, a.last_event() - recv_[3]);
         ++comm_events_[local(e.u)];
       } else {
         ++declined_;
@@ -122,16 +135,15 @@ bool WallClockEngine::poll() {
   return any;
 }
 
-void WallClockEngine::process(const Event& ev, std::size_t index) {
+void WallClockEngine::process(const Event& ev) {
+  // Every event is carried out at its own time ev.t (the node's time is never behind it: events
+  // run in time order), not at "now": a rank that fell behind replays its events with the spacing
+  // of its schedule, the linear flow running between them as in virtual time.
   if (ev.kind == Event::kGradient) {
     const std::size_t k = local(ev.key);
-    if (latest_due_grad_[k] != index) {
-      ++absorbed_;  // a later gradient of this node is already due: this one is absorbed
-      return;
-    }
     latest_due_grad_[k] = kNone;
     DadaoNode& a = node(ev.key);
-    a.integrate(std::max(now(), a.last_event()), ode_);
+    a.integrate(std::max(ev.t, a.last_event()), ode_);
     const Vector x = a.row(kX).transpose();
     problem_.gradient(ev.key, x, g_);
     a.gradient_jump(g_, c_, compensate_ ? 1.0 / schedule_.node_rate(ev.key) : 1.0);
@@ -146,7 +158,7 @@ void WallClockEngine::process(const Event& ev, std::size_t index) {
   NeighborExchange& channel = problem_.exchange();
   if (v_here) {
     DadaoNode& a = node(e.u);
-    const double t = std::max(now(), a.last_event());
+    const double t = std::max(ev.t, a.last_event());
     a.integrate(t, ode_);
     own_.resize(d);
     a.message(own_);
@@ -164,8 +176,10 @@ void WallClockEngine::process(const Event& ev, std::size_t index) {
   if (in_flight_[static_cast<std::size_t>(ev.key)]) {
     // One exchange per edge at a time: defer this event until the reply (later ones merge into it).
     auto& later = deferred_[static_cast<std::size_t>(ev.key)];
-    if (later) ++merged_;
-    else later = ev;
+    if (later)
+      ++merged_;
+    else
+      later = ev;
     return;
   }
   initiate(ev);
@@ -175,7 +189,9 @@ void WallClockEngine::initiate(const Event& ev) {
   const Edge& e = problem_.graph().edge(ev.key);
   const Index d = nodes_.front().state().cols();
   DadaoNode& a = node(e.u);
-  const double t = std::max(now(), a.last_event());
+  // At the event's time; a deferred event starts when the previous reply arrives, at the node's
+  // time then.
+  const double t = std::max(ev.t, a.last_event());
   a.integrate(t, ode_);
   own_.resize(d);
   a.message(own_);
@@ -193,7 +209,8 @@ void WallClockEngine::initiate(const Event& ev) {
 
 void WallClockEngine::advance(std::int64_t round, double t_end) {
   if (pause_start_) {  // the clocks stood still since the last drain began
-    paused_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start_).count();
+    paused_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - *pause_start_).count();
     pause_start_.reset();
   }
   // Append this round's clock events behind the ones still pending (all earlier). Gradient and
@@ -207,28 +224,42 @@ void WallClockEngine::advance(std::int64_t round, double t_end) {
   }
   due_end_ -= head_;
   head_ = 0;
-  comm_queue_.erase(comm_queue_.begin(), comm_queue_.begin() + static_cast<std::ptrdiff_t>(comm_head_));
+  comm_queue_.erase(comm_queue_.begin(),
+                    comm_queue_.begin() + static_cast<std::ptrdiff_t>(comm_head_));
   comm_head_ = 0;
-  for (const Event& ev : fresh_) (ev.kind == Event::kGradient ? pending_ : comm_queue_).push_back(ev);
+  for (const Event& ev : fresh_)
+    (ev.kind == Event::kGradient ? pending_ : comm_queue_).push_back(ev);
 
   const double deadline = std::min(static_cast<double>(round), t_end);
   while (true) {
     const double tv = now();
     if (tv >= deadline) break;
     bool worked = poll();
-    while (comm_head_ < comm_queue_.size() && comm_queue_[comm_head_].t <= tv) {
-      process(comm_queue_[comm_head_], 0);
-      ++comm_head_;
-      worked = true;
-    }
     // Mark the newly due gradient events; remember each node's latest due one.
     while (due_end_ < pending_.size() && pending_[due_end_].t <= tv) {
       latest_due_grad_[local(pending_[due_end_].key)] = due_end_;
       ++due_end_;
     }
-    if (head_ < due_end_) {
-      process(pending_[head_], head_);
-      ++head_;
+    // The due events in time order (both queues merged), at most one gradient computed per pass
+    // (gradients may be slow: messages are polled between them). A due gradient event of a node
+    // that has a later one due is absorbed here at no cost: absorbing only one per pass starved a
+    // rank that had fallen behind (FINDINGS G2).
+    bool computed = false;
+    while (true) {
+      while (head_ < due_end_ && latest_due_grad_[local(pending_[head_].key)] != head_) {
+        ++absorbed_;  // a later gradient of this node is already due: this one is absorbed
+        ++head_;
+      }
+      const bool comm_due = comm_head_ < comm_queue_.size() && comm_queue_[comm_head_].t <= tv;
+      const bool grad_due = head_ < due_end_;
+      if (!comm_due && !grad_due) break;
+      if (grad_due && (!comm_due || pending_[head_] < comm_queue_[comm_head_])) {
+        if (computed) break;
+        computed = true;
+        process(pending_[head_++]);
+      } else {
+        process(comm_queue_[comm_head_++]);
+      }
       worked = true;
     }
     reap_sends(false);
@@ -244,7 +275,13 @@ void WallClockEngine::advance(std::int64_t round, double t_end) {
   // Drain: serve until every request of every rank has been answered. The clocks stop here and
   // restart at the next advance(), so the drain and the Trainer's evaluation cost no virtual time
   // (every rank leaves the drain's last allreduce together, so the clocks stay aligned).
+  // The clocks stop AT the deadline, not at the moment this rank noticed it: a rank that was
+  // descheduled (or busy with a slow gradient) across the deadline would otherwise carry its
+  // overshoot into every later round, and the ranks' clocks drifted apart by many units of virtual
+  // time (measured: 14 units after 150 rounds at load ~15, np 4), which made exchanges compare
+  // states of different times. Its events past the deadline belong to the next round anyway.
   pause_start_ = std::chrono::steady_clock::now();
+  paused_ += std::max(0.0, now() - deadline) * scale_;
   // Termination without a busy collective (the nonblocking-barrier scheme of Hoefler et al.'s
   // NBX): a rank serves until its own requests are answered, then enters a nonblocking barrier
   // and goes on serving the others' requests until every rank has entered it. A rank sends no new

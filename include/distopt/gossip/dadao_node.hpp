@@ -41,9 +41,15 @@ class DadaoNode {
   /// z −= β m, z̃ −= β̃ m.
   void comm_jump(const Eigen::Ref<const Vector>& own, const Eigen::Ref<const Vector>& other,
                  const DadaoConstants& c);
+  /// The message y+z of the state carried by the linear flow alone to time t (t may be before
+  /// t_last: the flow run backwards), without changing the state. Wall-clock exchanges use it to
+  /// evaluate both ends' messages at the same time (wall_clock_engine.hpp).
+  void message_at(double t, const DadaoOde& ode, Eigen::Ref<Vector> out) const;
   /// The same jump, made `age` time units ago and carried to now by the linear flow: the state
   /// gains exp(M·age)·ΔP, with ΔP zero except Δz = −β m, Δz̃ = −β̃ m. Wall-clock exchanges use it
-  /// so that both ends jump "at the same time" and Σ z, Σ z̃ stay balanced (age ≤ 0: plain jump).
+  /// so that both ends jump "at the same time" and Σ z, Σ z̃ stay balanced. A negative age is a
+  /// jump due −age time units AFTER t_last: integrating past that time turns it into the plain
+  /// jump made then (age 0: plain jump).
   void comm_jump_aged(const Eigen::Ref<const Vector>& own, const Eigen::Ref<const Vector>& other,
                       const DadaoConstants& c, const DadaoOde& ode, double age);
 
