@@ -10,8 +10,11 @@
 //  * resume at float32 equals the uninterrupted run (auto = float32 for the MLP, recorded as
 //    "float32" in the result file's /config); a resume under another precision is refused naming
 //    --precision;
+//  * a checkpoint written before --precision (no /state/fingerprint/precision) is taken as float64:
+//    it resumes under --precision float64 and is refused under auto (float32 for the MLP);
 //  * the auto rule and its refusals (ConfigError "precision").
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
 #include <filesystem>
@@ -286,6 +289,42 @@ TEST(PrecisionRun, ResumeAtFloat32EqualsUninterruptedAndOtherPrecisionIsRefused)
     std::filesystem::remove(ckpt);
     std::filesystem::remove(out);
   }
+}
+
+TEST(PrecisionRun, CheckpointWithoutPrecisionIsFloat64) {
+  auto comm = Communicator::world();
+  const std::string ckpt = shared_path(comm, "old");
+  const std::map<std::string, std::string> base{
+      {"algorithm", "fedavg"}, {"precision", "float64"}, {"rounds", "6"}, {"checkpoint", ckpt}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    auto kv = base;
+    for (auto& [k, v] : extra) kv[k] = v;
+    return make_config(kv);
+  };
+  auto c1 = Communicator::world(), c2 = Communicator::world(), c3 = Communicator::world();
+  const ExperimentOutcome full = run_experiment(c1, with({{"overwrite", "true"}}));
+  run_experiment(c2, with({{"rounds", "4"}, {"checkpoint-every", "2"}, {"overwrite", "true"}}));
+  // Make it a checkpoint from before --precision: drop the key from its fingerprint.
+  if (comm.is_root()) {
+    const hid_t f = H5Fopen(ckpt.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    EXPECT_GE(H5Ldelete(f, "/state/fingerprint/precision", H5P_DEFAULT), 0);
+    H5Fclose(f);
+  }
+  comm.barrier();
+  try {
+    run_experiment(c3, with({{"resume", ckpt}, {"precision", "auto"}}));
+    ADD_FAILURE() << "an old checkpoint is float64: auto (float32 for the MLP) must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision float64, this run has --precision float32"),
+              std::string::npos)
+        << e.what();
+  }
+  auto c4 = Communicator::world();
+  const ExperimentOutcome resumed = run_experiment(c4, with({{"resume", ckpt}}));
+  EXPECT_EQ((resumed.model - full.model).norm(), 0.0);
+  comm.barrier();
+  if (comm.is_root()) std::filesystem::remove(ckpt);
 }
 
 TEST(PrecisionRule, AutoAndRefusals) {
