@@ -9,9 +9,12 @@ namespace distopt {
 
 const char* to_string(Task t) {
   switch (t) {
-    case Task::kRegression: return "regression";
-    case Task::kBinary: return "binary";
-    case Task::kMulticlass: return "multiclass";
+    case Task::kRegression:
+      return "regression";
+    case Task::kBinary:
+      return "binary";
+    case Task::kMulticlass:
+      return "multiclass";
   }
   return "?";
 }
@@ -51,6 +54,16 @@ Dataset::Dataset(RowMatrix X, Vector y, Task task, Index n_classes)
   check_labels(Xd_.rows(), y_);
 }
 
+Dataset::Dataset(RowMatrixF X, Vector y, Task task, Index n_classes)
+    : Xf_(std::move(X)),
+      y_(std::move(y)),
+      task_(task),
+      n_classes_(n_classes),
+      sparse_(false),
+      f32_(true) {
+  check_labels(Xf_.rows(), y_);
+}
+
 Dataset::Dataset(SparseRowMatrix X, Vector y, Task task, Index n_classes)
     : Xs_(std::move(X)), y_(std::move(y)), task_(task), n_classes_(n_classes), sparse_(true) {
   Xs_.makeCompressed();
@@ -63,9 +76,29 @@ Dataset Dataset::empty(Index cols, bool sparse, Task task, Index n_classes) {
 }
 
 std::size_t Dataset::feature_bytes() const {
+  if (f32_) return static_cast<std::size_t>(Xf_.size()) * sizeof(float);
   if (!sparse_) return static_cast<std::size_t>(Xd_.size()) * sizeof(double);
   return static_cast<std::size_t>(Xs_.nonZeros()) * (sizeof(double) + sizeof(std::int64_t)) +
          static_cast<std::size_t>(Xs_.rows() + 1) * sizeof(std::int64_t);
+}
+
+Dataset Dataset::to_precision(Precision p) && {
+  if (sparse_ || p == precision()) return std::move(*this);
+  Dataset out;
+  out.task_ = task_;
+  out.n_classes_ = n_classes_;
+  out.y_ = std::move(y_);
+  out.f32_ = p == Precision::kFloat32;
+  // Both copies exist until the cast ends; readers that care about the peak (Fashion-MNIST)
+  // write the final precision directly instead (DataSource::read_rows).
+  if (out.f32_) {
+    out.Xf_ = Xd_.cast<float>();
+  } else {
+    out.Xd_ = Xf_.cast<double>();
+  }
+  Xd_ = RowMatrix();
+  Xf_ = RowMatrixF();
+  return out;
 }
 
 Dataset Dataset::select(std::span<const Index> rows) const {
@@ -82,11 +115,19 @@ void Dataset::gather(std::span<const Index> rows, Dataset& out) const {
   out.task_ = task_;
   out.n_classes_ = n_classes_;
   out.sparse_ = sparse_;
+  out.f32_ = f32_;
   // Eigen's resize is a no-op when the shape is unchanged, which is what keeps repeated
   // minibatches of one size free of allocation.
   out.y_.resize(k);
   for (Index i = 0; i < k; ++i) out.y_[i] = y_[rows[static_cast<std::size_t>(i)]];
+  if (f32_) {
+    out.Xd_.resize(0, 0);
+    out.Xf_.resize(k, Xf_.cols());
+    for (Index i = 0; i < k; ++i) out.Xf_.row(i) = Xf_.row(rows[static_cast<std::size_t>(i)]);
+    return;
+  }
   if (!sparse_) {
+    out.Xf_.resize(0, 0);
     out.Xd_.resize(k, Xd_.cols());
     for (Index i = 0; i < k; ++i) out.Xd_.row(i) = Xd_.row(rows[static_cast<std::size_t>(i)]);
     return;

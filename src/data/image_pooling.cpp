@@ -37,6 +37,7 @@ RowMatrix average_pool_images(const RowMatrix& X, Index pool) {
 }
 
 RowMatrix dense_features(const Dataset& ds) {
+  if (ds.precision() == Precision::kFloat32) return ds.dense_f32().cast<double>();
   if (!ds.sparse()) return ds.dense();
   return RowMatrix(ds.csr().toDense());
 }

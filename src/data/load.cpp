@@ -11,23 +11,6 @@
 
 namespace distopt {
 
-namespace {
-
-/// Reads the listed source rows (any order, no repeats) in list order, with one sorted read.
-Dataset read_in_order(const DataSource& src, Split s, const std::vector<Index>& rows) {
-  if (std::is_sorted(rows.begin(), rows.end())) return src.read(s, rows);
-  std::vector<Index> sorted = rows;
-  std::sort(sorted.begin(), sorted.end());
-  const Dataset d = src.read(s, sorted);
-  std::vector<Index> pos(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    pos[i] = std::lower_bound(sorted.begin(), sorted.end(), rows[i]) - sorted.begin();
-  }
-  return d.select(pos);
-}
-
-}  // namespace
-
 void DataSpec::validate() const {
   if (!(test_fraction >= 0.0 && test_fraction < 1.0)) {
     throw ConfigError("test-fraction",
@@ -125,12 +108,14 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
     for (Index i : part.rows(a)) mine.push_back(train_rows[static_cast<std::size_t>(i)]);
     out.local_offsets.push_back(static_cast<Index>(mine.size()));
   }
+  const std::uint64_t value_bytes =
+      spec.precision == Precision::kFloat32 ? sizeof(float) : sizeof(double);
   if (!src->sparse()) {
     fits("this rank's " + std::to_string(mine.size()) + " dense rows of " +
              std::to_string(src->n_features()) + " features",
-         mine.size(), static_cast<std::uint64_t>(src->n_features()) * sizeof(double));
+         mine.size(), static_cast<std::uint64_t>(src->n_features()) * value_bytes);
   }
-  out.train = read_in_order(*src, Split::kTrain, mine);
+  out.train = src->read_rows(Split::kTrain, mine, spec.precision);
 
   // This rank's contiguous slice of the test rows: a 1/P share of the kTestBlockRows blocks.
   const Index T = out.total_test, P = placement.ranks(), r = placement.rank();
@@ -144,9 +129,9 @@ LocalData load_local(const DataSpec& spec, const Placement& placement) {
   if (!src->sparse()) {
     fits("this rank's " + std::to_string(test_mine.size()) + " dense test rows of " +
              std::to_string(src->n_features()) + " features",
-         test_mine.size(), static_cast<std::uint64_t>(src->n_features()) * sizeof(double));
+         test_mine.size(), static_cast<std::uint64_t>(src->n_features()) * value_bytes);
   }
-  out.test = read_in_order(*src, test_split, test_mine);
+  out.test = src->read_rows(test_split, test_mine, spec.precision);
   return out;
 }
 

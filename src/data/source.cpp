@@ -20,6 +20,20 @@ Dataset DataSource::read_all(Split s) const {
   return read(s, rows);
 }
 
+Dataset DataSource::read_rows(Split s, std::span<const Index> rows, Precision p) const {
+  if (std::is_sorted(rows.begin(), rows.end())) return read(s, rows).to_precision(p);
+  std::vector<Index> sorted(rows.begin(), rows.end());
+  std::sort(sorted.begin(), sorted.end());
+  Dataset d = read(s, sorted);
+  std::vector<Index> pos(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    pos[i] = std::lower_bound(sorted.begin(), sorted.end(), rows[i]) - sorted.begin();
+  }
+  // Convert first when narrowing, so that the reordered copy is the smaller one.
+  if (p == Precision::kFloat32) d = std::move(d).to_precision(p);
+  return d.select(pos).to_precision(p);
+}
+
 namespace {
 
 /// Fashion-MNIST (or MNIST) IDX files, all ten classes or the rows of a ClassFilter.
@@ -52,27 +66,42 @@ class MnistSource : public DataSource {
     return y;
   }
   Dataset read(Split s, std::span<const Index> rows) const override {
+    return read_rows(s, rows, Precision::kFloat64);
+  }
+  /// Any order, straight into the final precision: the pixel bytes are in memory, so each
+  /// requested row is converted once into its final place (no float64 copy at float32, no
+  /// reordering copy). A float32 value is the float64 value rounded to nearest.
+  Dataset read_rows(Split s, std::span<const Index> rows, Precision p) const override {
+    if (p == Precision::kFloat32) return fill<RowMatrixF>(s, rows);
+    return fill<RowMatrix>(s, rows);
+  }
+
+ private:
+  template <class M>
+  Dataset fill(Split s, std::span<const Index> rows) const {
     const auto& img = s == Split::kTrain ? m_.train_images : m_.test_images;
     const Index d = img.row_size(), k = static_cast<Index>(rows.size()), n = this->rows(s);
-    RowMatrix X(k, d);
+    using S = typename M::Scalar;
+    M X(k, d);
     Vector y(k);
     for (Index i = 0; i < k; ++i) {
       const Index q = rows[static_cast<std::size_t>(i)];
       if (q < 0 || q >= n) throw std::out_of_range("fmnist: row out of range");
       const Index r = file_row(s, q);
       const auto* p = img.data.data() + r * d;
+      // Computed in double and rounded once, so float32 rows are the float64 rows rounded.
       if (normalize_) {
         // torchvision's Normalize((0.2860,), (0.3530,)) after ToTensor's /255.
-        for (Index j = 0; j < d; ++j) X(i, j) = (p[j] / 255.0 - kFmnistMean) / kFmnistStd;
+        for (Index j = 0; j < d; ++j)
+          X(i, j) = static_cast<S>((p[j] / 255.0 - kFmnistMean) / kFmnistStd);
       } else {
-        for (Index j = 0; j < d; ++j) X(i, j) = p[j] / 255.0;
+        for (Index j = 0; j < d; ++j) X(i, j) = static_cast<S>(p[j] / 255.0);
       }
       y[i] = label(s, r);
     }
     return Dataset(std::move(X), std::move(y), task(), n_classes());
   }
 
- private:
   const IdxArray& labels_of(Split s) const {
     return s == Split::kTrain ? m_.train_labels : m_.test_labels;
   }

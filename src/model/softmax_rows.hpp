@@ -3,6 +3,7 @@
 // per-row softmax cross-entropy on a matrix of logits, label checks, argmax accuracy.
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "distopt/core/error.hpp"
 #include "distopt/core/types.hpp"
@@ -20,9 +21,11 @@ inline Index class_of(double y, Index C) {
 
 /// For each row i of the logits Z: adds logsumexp(z_i) − z_{i,y_i} to the returned sum and, when
 /// `grad`, overwrites z_i with softmax(z_i) − e_{y_i} (= dℓ/dz). Stable: the row max is subtracted
-/// before exponentiating.
+/// before exponentiating. Z may be float or double; the exponentials and the loss are computed in
+/// double either way (float32 logits are widened, the softmax rounded back on store).
 template <class ZM, class YV>
 double softmax_xent_rows(ZM&& Z, const YV& y, bool grad) {
+  using S = typename std::decay_t<ZM>::Scalar;
   const Index C = Z.cols();
   double loss = 0.0;
   for (Index i = 0; i < Z.rows(); ++i) {
@@ -34,10 +37,10 @@ double softmax_xent_rows(ZM&& Z, const YV& y, bool grad) {
     if (grad) {
       for (Index j = 0; j < C; ++j) {
         const double e = std::exp(z[j] - m);
-        z[j] = e;
+        z[j] = static_cast<S>(e);
         sum += e;
       }
-      z *= 1.0 / sum;
+      z *= static_cast<S>(1.0 / sum);
       z[k] -= 1.0;
     } else {
       for (Index j = 0; j < C; ++j) sum += std::exp(z[j] - m);

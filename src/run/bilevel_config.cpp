@@ -27,7 +27,8 @@ std::string str(Index v) {
 
 // The keys of the data and model a bilevel method does not read.
 constexpr const char* kDataKeys[] = {"data",      "problem", "partition",     "test-fraction",
-                                     "weighting", "l2",      "nonconvex-reg", "batch-size"};
+                                     "weighting", "l2",      "nonconvex-reg", "batch-size",
+                                     "precision"};
 
 }  // namespace
 

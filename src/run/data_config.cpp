@@ -1,6 +1,7 @@
 #include "distopt/run/data_config.hpp"
 
 #include "distopt/data/memory_budget.hpp"
+#include "distopt/model/precision.hpp"
 
 namespace distopt {
 
@@ -11,6 +12,7 @@ DataSpec data_spec_from(const Config& c) {
   s.seed = c.get_uint("seed");
   s.test_fraction = c.get_double("test-fraction");
   s.max_memory = parse_memory_size("max-memory", c.get("max-memory"));
+  s.precision = resolve_precision(c.get("precision"), c.get("problem"));
   s.validate();
   return s;
 }

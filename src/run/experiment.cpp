@@ -22,6 +22,7 @@
 #include "distopt/io/hdf5.hpp"
 #include "distopt/method/agent_weights.hpp"
 #include "distopt/method/algorithm.hpp"
+#include "distopt/model/precision.hpp"
 #include "distopt/run/bilevel_config.hpp"
 #include "distopt/run/data_config.hpp"
 #include "distopt/run/file_guards.hpp"
@@ -119,8 +120,10 @@ const std::set<std::string>& resume_free_options() {
 /// Refuses (ConfigError("resume")) to resume `path` when an option of its fingerprint differs.
 void check_resume_fingerprint(const std::string& path,
                               const std::map<std::string, std::string>& mine) {
-  const auto theirs = checkpoint_fingerprint(path);
+  auto theirs = checkpoint_fingerprint(path);
   if (theirs.empty()) return;  // written before fingerprints: nothing to compare
+  // Written before --precision existed: everything was float64 then.
+  if (mine.count("precision") && !theirs.count("precision")) theirs["precision"] = "float64";
   auto shown = [](const std::map<std::string, std::string>& m, const std::string& key) {
     auto it = m.find(key);
     if (it == m.end()) return std::string("no --") + key;
@@ -204,6 +207,13 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
     topt = trainer_options_from(config);
     owns_problem = method_owns_problem(config);  // ConfigError("algorithm") if unknown
     check_option_families(config, owns_problem);
+    if (!owns_problem) {
+      // --precision auto is resolved here, before any work, and the resolved value replaces it:
+      // result files' /config and the checkpoint fingerprint record float32 or float64.
+      const Config check = config;
+      config.set("precision",
+                 to_string(resolve_precision(check.get("precision"), check.get("problem"))));
+    }
   });
   std::string output = config.has("output") ? config.get("output") : "";
   if (output.empty()) output = default_output(comm, config.get("algorithm"), seed);
@@ -264,6 +274,8 @@ ExperimentOutcome run_experiment(Communicator& comm, const Config& cfg,
   for (const auto& [key, value] : config.values()) {
     if (!resume_free_options().count(key)) topt.fingerprint[key] = value;
   }
+  // A bilevel method holds its own data and ignores --precision (always float64).
+  if (owns_problem) topt.fingerprint.erase("precision");
   if (!topt.resume_path.empty()) {
     comm.agree_on_errors([&] {
       if (comm.is_root()) check_resume_fingerprint(topt.resume_path, topt.fingerprint);

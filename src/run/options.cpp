@@ -27,6 +27,10 @@ void add_common_options(po::options_description& d) {
   add_option(d, "max-memory", "auto",
              "bound of sizes read from data files per process: bytes with K/M/G/T suffix "
              "(powers of 1024), auto = 3/4 of MemTotal");
+  add_option(d, "precision", "auto",
+             "dense data and model compute: auto (float32 for mlp, float64 for the convex "
+             "models) | float32 | float64; parameters, optimiser state and reductions stay "
+             "float64");
   add_option(d, "agents", "10", "logical agents: workers, clients, gossip nodes");
   add_option(d, "rounds", "100", "rounds / iterations (event-driven methods: units of virtual time)");
   add_option(d, "lr", "0.1", "step size (local step size for federated methods); 'theory' where supported");

@@ -21,6 +21,11 @@ using Matrix = Eigen::MatrixXd;
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 /// Sparse CSR matrix of doubles with 64-bit indices: a sparse data matrix, one sample per row.
 using SparseRowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
+/// Dense row-major matrix of floats: a data matrix held at --precision float32 (Dataset), and the
+/// float32 scratch of models that compute in float32 (the MLP).
+using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+/// Dense column vector of floats: float32 copies of parameters and gradients inside a model.
+using VectorF = Eigen::VectorXf;
 /// A Vector view of memory owned elsewhere (e.g. a slice of a flat parameter buffer).
 using VectorMap = Eigen::Map<Vector>;
 /// A read-only Vector view of memory owned elsewhere.

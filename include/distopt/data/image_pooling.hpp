@@ -22,7 +22,7 @@ Index image_pool_features(const std::string& key, Index pool, Index n_features,
 /// window (r, c) at column r · (28 / pool) + c. pool 1 returns X itself.
 RowMatrix average_pool_images(const RowMatrix& X, Index pool);
 
-/// The features of `ds` as a dense matrix (CSR datasets are densified).
+/// The features of `ds` as a dense float64 matrix (CSR datasets are densified, float32 widened).
 RowMatrix dense_features(const Dataset& ds);
 
 }  // namespace distopt

@@ -37,6 +37,9 @@ struct DataSpec {
   /// --max-memory: bound of the sizes read from files and of the rows a rank reads, in bytes
   /// (memory_budget.hpp); 0 ("auto"): 3/4 of the machine's memory.
   std::uint64_t max_memory = 0;
+  /// --precision, resolved (model/precision.hpp): the precision of the dense rows held in
+  /// memory. CSR data stay float64 at either.
+  Precision precision = Precision::kFloat64;
 
   /// Checks what can be checked without opening the data: test_fraction in [0, 1)
   /// (ConfigError "test-fraction"), data non-empty (ConfigError "data") and the partition's kind

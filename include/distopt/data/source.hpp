@@ -16,7 +16,8 @@
 //                                    read row by row: only the requested rows leave the disk
 // The kinds come from one table, source_registry(), which user code can extend.
 // IDX and LIBSVM files are parsed whole by every reader (they cannot be read by row); features
-// are converted to double only for the rows requested.
+// are converted to double (or float, --precision float32) only for the rows requested, and the
+// parsed file is freed when load_data returns.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,6 +53,12 @@ class DataSource {
   virtual std::vector<Index> natural_owner() const { return {}; }
   /// The listed rows (strictly increasing) of a split.
   virtual Dataset read(Split s, std::span<const Index> rows) const = 0;
+  /// The listed rows of a split in list order (any order, no repeats), with dense features in
+  /// precision `p` (CSR stays float64): what load_data reads. The default sorts the list, calls
+  /// read(), puts the rows in list order and converts, so it briefly holds the rows twice;
+  /// sources that can do better (Fashion-MNIST: straight into the final order and precision)
+  /// override it.
+  virtual Dataset read_rows(Split s, std::span<const Index> rows, Precision p) const;
   /// Every row of a split: read() with the list 0..rows(s)-1.
   Dataset read_all(Split s) const;
 };

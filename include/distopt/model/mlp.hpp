@@ -7,6 +7,14 @@
 // bounds the activation scratch when a full dataset is evaluated):
 //   dZ = P − Y,  G_out += dZᵀ H,  dH = (dZ Wout) ⊙ [H > 0],  G_1 += dH1ᵀ X,  biases: column sums.
 // Nonconvex: smoothness() is +inf, strong_convexity() 0, no Hessian-vector product.
+//
+// Precision follows the data (--precision, model/precision.hpp). On float64 rows everything is
+// float64. On float32 rows (Dataset::precision() == kFloat32) these are float32: the copy of the
+// weights and biases made once per sum_loss/sum_correct call, the activations, logits, softmax
+// probabilities and backpropagated gradients, every GEMM, and each chunk's gradient (summed in
+// float32 over the ≤ kMlpChunkRows rows of one chunk). Float64 stay: x and the returned gradient g
+// (each chunk's float32 gradient is widened and added into g), the loss (logsumexp of each row in
+// double from float32 logits, summed in double), and everything the methods do with x and g.
 #include <vector>
 
 #include "distopt/model/objective.hpp"
@@ -46,6 +54,15 @@ class Mlp final : public Objective {
   /// Forward pass over one chunk; leaves activations in h_[l] and logits in z_.
   template <class XC>
   void forward(const Vector& x, const XC& Xc) const;
+  /// The same in float32 with the weights xf_ (already converted), into hf_ and zf_.
+  template <class XC>
+  void forward_f32(const XC& Xc) const;
+  /// sum_loss and sum_correct on float32 rows (see the file comment).
+  double sum_loss_f32(const Vector& x, const DataBlock& rows, Vector* g) const;
+  Index sum_correct_f32(const Vector& x, const DataBlock& rows) const;
+  /// Read-only / writable float32 views of block b of a float32 parameter vector.
+  Eigen::Map<const RowMatrixF> block_f32(const VectorF& v, std::size_t b) const;
+  Eigen::Map<RowMatrixF> block_f32(VectorF& v, std::size_t b) const;
 
   ParameterLayout layout_;
   Index features_, classes_;
@@ -54,6 +71,10 @@ class Mlp final : public Objective {
   // logits; row-major, grown on first use and reused (scratch).
   mutable std::vector<RowMatrix> h_, dh_;
   mutable RowMatrix z_;
+  // The float32 path's scratch: weights, one chunk's gradient, activations and logits.
+  mutable VectorF xf_, gf_;
+  mutable std::vector<RowMatrixF> hf_, dhf_;
+  mutable RowMatrixF zf_;
 };
 
 }  // namespace distopt

@@ -8,7 +8,14 @@
 // g += X_cᵀ r. Done over the whole block, each product streams X from memory (two passes); done
 // chunk by chunk, the second product finds the chunk still in L2, so X crosses the memory bus
 // once. The same trick bounds the scratch of softmax/MLP activations by the chunk size.
+//
+// Precision: for_each_chunk hands float64 rows, as it always has, so an objective written against
+// it compiles and computes as before. On float32 data (--precision float32) it widens each chunk
+// into a per-thread float64 scratch: correct, at the cost of one conversion per chunk per call.
+// Models that compute in float32 (the MLP) use for_each_chunk_f32 instead, which hands the stored
+// float32 rows themselves, converting nothing.
 #include <algorithm>
+#include <stdexcept>
 
 #include "distopt/data/dataset.hpp"
 
@@ -38,10 +45,24 @@ inline Index sparse_chunk_rows(const DataBlock& rows) {
 /// Calls f(first, Xc) for consecutive chunks of at most `max_rows` rows (0: the default size for
 /// the storage), where `first` is the chunk's first row relative to the block and Xc the rows as
 /// an Eigen expression (dense: Block<const RowMatrix>; sparse: row block of a SparseRowMatrix).
+/// On float32 data each chunk is widened to float64 first (see the file comment).
 template <class F>
 void for_each_chunk(const DataBlock& rows, Index max_rows, F&& f) {
   const Index n = rows.rows();
   if (n == 0) return;
+  if (rows.precision() == Precision::kFloat32) {
+    const auto& A = rows.dataset().dense_f32();
+    const Index step = max_rows > 0 ? max_rows : dense_chunk_rows(A.cols());
+    thread_local RowMatrix wide;
+    for (Index s = 0; s < n; s += step) {
+      const Index c = std::min(step, n - s);
+      if (wide.rows() != c || wide.cols() != A.cols()) wide.resize(c, A.cols());
+      wide = A.middleRows(rows.begin() + s, c).template cast<double>();
+      const RowMatrix& W = wide;
+      f(s, W.middleRows(0, c));
+    }
+    return;
+  }
   if (rows.sparse()) {
     const auto& A = rows.dataset().csr();
     const Index step = max_rows > 0 ? max_rows : sparse_chunk_rows(rows);
@@ -56,6 +77,23 @@ void for_each_chunk(const DataBlock& rows, Index max_rows, F&& f) {
       const Index c = std::min(step, n - s);
       f(s, A.middleRows(rows.begin() + s, c));
     }
+  }
+}
+
+/// Calls f(first, Xc) as for_each_chunk, on float32 data (precision() == kFloat32; anything else
+/// is a std::logic_error), with Xc a Block<const RowMatrixF> of the stored rows: no conversion.
+template <class F>
+void for_each_chunk_f32(const DataBlock& rows, Index max_rows, F&& f) {
+  const Index n = rows.rows();
+  if (n == 0) return;
+  if (rows.precision() != Precision::kFloat32) {
+    throw std::logic_error("for_each_chunk_f32: the rows are not float32");
+  }
+  const auto& A = rows.dataset().dense_f32();
+  const Index step = max_rows > 0 ? max_rows : dense_chunk_rows(A.cols());
+  for (Index s = 0; s < n; s += step) {
+    const Index c = std::min(step, n - s);
+    f(s, A.middleRows(rows.begin() + s, c));
   }
 }
 
