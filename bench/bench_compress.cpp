@@ -1,4 +1,4 @@
-// Compression benchmarks (docs/results-compression.md). Three modes, each printing CSV on rank 0:
+// Compression benchmarks (docs/results-compression.md). Five modes, each printing CSV on rank 0:
 //
 //   bench_compress ef  [rounds] [lr-factor] [methods,...] [econtrol-eta]   EF21-paper experiment on
 //   Fashion-MNIST (T-shirt vs
@@ -8,6 +8,8 @@
 //        ef21's; gd at 1/L).
 //   bench_compress agg [reps]                 one aggregation (one agent per rank) at d = 1e4..1e7:
 //        Top-1% compressed uplink (encode + allgatherv + decode) against the dense allreduce.
+//   bench_compress agg-phases [reps] [d]      the phases of one Top-1% aggregation timed apart
+//        (encode, allgatherv, zeroing, decode) against a plain read pass and MPI_Allreduce.
 //   bench_compress powersgd [rounds] [rank]   MLP 784-64-10 on Fashion-MNIST, sgd (batch 32 per
 //        worker, 8 workers): dense vs PowerSGD, loss, time per step, compression ratio.
 //   bench_compress step PROBLEM [steps] [batch] [configs]   one worker per rank, sgd on
@@ -398,7 +400,7 @@ int main(int argc, char** argv) {
       bench_step(comm, argv[2], argc > 3 ? std::stoll(argv[3]) : 20,
                  argc > 4 ? std::stoll(argv[4]) : 32, argc > 5 ? argv[5] : "");
     } else if (comm.is_root()) {
-      std::fprintf(stderr, "usage: bench_compress ef|agg|powersgd|step [args]\n");
+      std::fprintf(stderr, "usage: bench_compress ef|agg|agg-phases|powersgd|step [args]\n");
     }
   }
   MPI_Finalize();
