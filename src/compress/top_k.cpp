@@ -127,10 +127,37 @@ bool TopK::encode_filtered(const Eigen::Ref<const Vector>& v, std::vector<std::u
   // The k-th largest magnitude t; all candidates above t are kept, and of those equal to t the
   // lowest-indexed ones (the tie rule), in index order: the same set as the strict total order
   // (magnitude descending, index ascending) selects, with no sort.
-  cmag_.resize(n);
-  for (std::size_t j = 0; j < n; ++j) cmag_[j] = std::abs(cval_[j]);
-  std::nth_element(cmag_.begin(), cmag_.begin() + (k_ - 1), cmag_.end(), std::greater<double>());
-  const double t = cmag_[static_cast<std::size_t>(k_ - 1)];
+  // t by a one-level radix select: the bit patterns of non-negative doubles order as the values
+  // do, so a histogram of the top 12 bits of (key − smallest key) finds the bucket that holds the
+  // k-th largest, and only that bucket's members go through nth_element.
+  auto key = [&](std::size_t j) {
+    std::uint64_t u = 0;
+    const double a = std::abs(cval_[j]);
+    std::memcpy(&u, &a, sizeof u);
+    return u;
+  };
+  std::uint64_t lo = key(0), hi = lo;
+  for (std::size_t j = 1; j < n; ++j) {
+    const std::uint64_t u = key(j);
+    lo = std::min(lo, u);
+    hi = std::max(hi, u);
+  }
+  constexpr int kBits = 12;
+  const int width = hi == lo ? 0 : 64 - __builtin_clzll(hi - lo);
+  const int shift = std::max(0, width - kBits);
+  hist_.assign(std::size_t{1} << kBits, 0);
+  for (std::size_t j = 0; j < n; ++j) ++hist_[static_cast<std::size_t>((key(j) - lo) >> shift)];
+  std::size_t bucket = hist_.size(), higher = 0;  // members of the buckets above `bucket`
+  while (higher + hist_[bucket - 1] < static_cast<std::size_t>(k_)) higher += hist_[--bucket];
+  --bucket;
+  cmag_.clear();
+  for (std::size_t j = 0; j < n; ++j) {
+    if (static_cast<std::size_t>((key(j) - lo) >> shift) == bucket)
+      cmag_.push_back(std::abs(cval_[j]));
+  }
+  const auto at = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(k_ - 1) - higher);
+  std::nth_element(cmag_.begin(), cmag_.begin() + at, cmag_.end(), std::greater<double>());
+  const double t = cmag_[static_cast<std::size_t>(at)];
   std::size_t above = 0;
   for (std::size_t j = 0; j < n; ++j) above += std::abs(cval_[j]) > t ? 1 : 0;
   std::size_t ties = static_cast<std::size_t>(k_) - above;

@@ -35,6 +35,7 @@ class TopK : public Compressor {
   // the candidates' indices and signed values in index order, and their magnitudes.
   std::vector<double> sample_, cval_, cmag_;
   std::vector<std::uint64_t> cidx_;
+  std::vector<std::size_t> hist_;  // radix-select histogram
   /// The prefiltered selection (see encode); false when the sample was unlucky.
   bool encode_filtered(const Eigen::Ref<const Vector>& v, std::vector<std::uint8_t>& out);
 };
