@@ -1,4 +1,4 @@
-// Compression benchmarks (docs/results-compression.md). Three modes, each printing CSV on rank 0:
+// Compression benchmarks (docs/results-compression.md). Five modes, each printing CSV on rank 0:
 //
 //   bench_compress ef  [rounds] [lr-factor] [methods,...] [econtrol-eta]   EF21-paper experiment on
 //   Fashion-MNIST (T-shirt vs
@@ -8,6 +8,8 @@
 //        ef21's; gd at 1/L).
 //   bench_compress agg [reps]                 one aggregation (one agent per rank) at d = 1e4..1e7:
 //        Top-1% compressed uplink (encode + allgatherv + decode) against the dense allreduce.
+//   bench_compress agg-phases [reps] [d]      the phases of one Top-1% aggregation timed apart
+//        (encode, allgatherv, zeroing, decode) against a plain read pass and MPI_Allreduce.
 //   bench_compress powersgd [rounds] [rank]   MLP 784-64-10 on Fashion-MNIST, sgd (batch 32 per
 //        worker, 8 workers): dense vs PowerSGD, loss, time per step, compression ratio.
 //   bench_compress step PROBLEM [steps] [batch] [configs]   one worker per rank, sgd on
@@ -26,6 +28,7 @@
 
 #include "distopt/comm/communicator.hpp"
 #include "distopt/compress/compressed_uplink.hpp"
+#include "distopt/compress/compressor.hpp"
 #include "distopt/compress/power_sgd_uplink.hpp"
 #include "distopt/compress/step_size.hpp"
 #include "distopt/core/random.hpp"
@@ -42,7 +45,9 @@ using namespace distopt;
 
 namespace {
 
-double now() { return MPI_Wtime(); }
+double now() {
+  return MPI_Wtime();
+}
 
 /// Fashion-MNIST training rows, features in [0,1], split contiguously over `agents` in file
 /// order; binary (class a → +1, class b → −1, other rows dropped) or all ten classes.
@@ -61,8 +66,11 @@ LocalData fmnist(const Placement& pl, bool binary) {
   RowMatrix X(n, d);
   Vector y(n);
   for (Index i = 0; i < n; ++i) {
-    const auto r = static_cast<std::size_t>(rows[static_cast<std::size_t>(pl.local_first() * per + i)]);
-    for (Index j = 0; j < d; ++j) X(i, j) = m.train_images.data[r * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] / 255.0;
+    const auto r =
+        static_cast<std::size_t>(rows[static_cast<std::size_t>(pl.local_first() * per + i)]);
+    for (Index j = 0; j < d; ++j)
+      X(i, j) = m.train_images.data[r * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] /
+                255.0;
     y[i] = binary ? (lab[r] == 0 ? 1.0 : -1.0) : static_cast<double>(lab[r]);
   }
   const Task task = binary ? Task::kBinary : Task::kMulticlass;
@@ -93,24 +101,25 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
   const Index d = obj->dim();
   if (comm.is_root()) std::printf("method,k,round,bits_per_worker,grad_norm_sq,lr\n");
   for (const double frac : {0.01, 0.05}) {
-    const auto k = std::to_string(static_cast<long long>(std::llround(frac * static_cast<double>(d))));
+    const auto k =
+        std::to_string(static_cast<long long>(std::llround(frac * static_cast<double>(d))));
     struct M {
       std::string name, feedback, compressor, lr;
     };
     // ef21/ef21w at factor × their own theory step; the others at ef21's (same k).
-    std::vector<M> methods = {{"gd", "none", "none", "theory"},
-                              {"topk", "none", "topk:" + k, "ef21"},
-                              {"ef14", "ef14", "topk:" + k, "ef21"},
-                              {"ef21", "ef21", "topk:" + k, "theory"},
-                              {"ef21w", "ef21w", "topk:" + k, "theory"},
-                              {"econtrol", "econtrol", "topk:" + k, "ef21"}};
+    std::vector<M> methods = {
+        {"gd", "none", "none", "theory"},          {"topk", "none", "topk:" + k, "ef21"},
+        {"ef14", "ef14", "topk:" + k, "ef21"},     {"ef21", "ef21", "topk:" + k, "theory"},
+        {"ef21w", "ef21w", "topk:" + k, "theory"}, {"econtrol", "econtrol", "topk:" + k, "ef21"}};
     for (const auto& m : methods) {
       if (m.name == "gd" && frac != 0.01) continue;
-      if (!only.empty() && ("," + only + ",").find("," + m.name + ",") == std::string::npos) continue;
-      std::map<std::string, std::string> kv = {{"algorithm", "gd"}, {"agents", std::to_string(n)},
-                                               {"feedback", m.feedback}, {"compressor", m.compressor},
-                                               {"lr", "theory"}, {"lr-factor", std::to_string(factor)},
-                                               {"econtrol-eta", eta}};
+      if (!only.empty() && ("," + only + ",").find("," + m.name + ",") == std::string::npos)
+        continue;
+      std::map<std::string, std::string> kv = {
+          {"algorithm", "gd"},      {"agents", std::to_string(n)},
+          {"feedback", m.feedback}, {"compressor", m.compressor},
+          {"lr", "theory"},         {"lr-factor", std::to_string(factor)},
+          {"econtrol-eta", eta}};
       if (m.lr == "ef21") kv["feedback"] = "ef21", kv["compressor"] = m.compressor;
       if (m.name == "gd") kv["lr-factor"] = "1";  // gd at its own 1/L
       Config probe_cfg = Config::from_map(train_options(), kv);
@@ -136,8 +145,8 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
           const double g = ev.evaluate(algo->model()).grad_norm_sq;
           const double bits = 8.0 * static_cast<double>(uplink_bytes(comm)) / n;
           if (comm.is_root()) {
-            std::printf("%s,%s,%lld,%.0f,%.6e,%.6e\n", m.name.c_str(), m.name == "gd" ? "d" : k.c_str(),
-                        static_cast<long long>(r), bits, g, lr);
+            std::printf("%s,%s,%lld,%.0f,%.6e,%.6e\n", m.name.c_str(),
+                        m.name == "gd" ? "d" : k.c_str(), static_cast<long long>(r), bits, g, lr);
           }
           if (g < 1e-9) break;
         }
@@ -148,7 +157,9 @@ void bench_ef(Communicator& comm, std::int64_t rounds, double factor, const std:
 
 void bench_agg(Communicator& comm, int reps) {
   if (comm.is_root()) {
-    std::printf("d,method,seconds_median,seconds_encode_median,mpi_bytes_per_rank,logical_bytes_per_agent\n");
+    std::printf(
+        "d,method,seconds_median,seconds_encode_median,mpi_bytes_per_rank,logical_bytes_per_"
+        "agent\n");
   }
   const Placement pl(comm.size(), comm.size(), comm.rank());  // one agent per rank
   for (Index d : {Index{10000}, Index{100000}, Index{1000000}, Index{10000000}}) {
@@ -181,10 +192,11 @@ void bench_agg(Communicator& comm, int reps) {
       std::sort(t.begin(), t.end());
       std::sort(te.begin(), te.end());
       const auto mpi = comm.traffic().mpi_bytes() / static_cast<std::uint64_t>(reps);
-      const auto logical = comm.traffic().agent(pl.local_first()).bytes_up / static_cast<std::uint64_t>(reps);
+      const auto logical =
+          comm.traffic().agent(pl.local_first()).bytes_up / static_cast<std::uint64_t>(reps);
       if (comm.is_root()) {
-        std::printf("%lld,%s,%.6e,%.6e,%llu,%llu\n", static_cast<long long>(d), method, t[t.size() / 2],
-                    te[te.size() / 2], static_cast<unsigned long long>(mpi),
+        std::printf("%lld,%s,%.6e,%.6e,%llu,%llu\n", static_cast<long long>(d), method,
+                    t[t.size() / 2], te[te.size() / 2], static_cast<unsigned long long>(mpi),
                     static_cast<unsigned long long>(logical));
       }
     }
@@ -196,10 +208,16 @@ void bench_powersgd(Communicator& comm, std::int64_t rounds, int rank) {
   const Placement pl(n, comm.size(), comm.rank());
   LocalData data = fmnist(pl, false);
   auto obj = make_objective("mlp:64", data.n_features, 10, Task::kMulticlass, Regularization{});
-  if (comm.is_root()) std::printf("compressor,rounds,loss_initial,loss_final,seconds_per_step,compression_ratio,uplink_bytes_per_worker_per_round\n");
+  if (comm.is_root())
+    std::printf(
+        "compressor,rounds,loss_initial,loss_final,seconds_per_step,compression_ratio,uplink_bytes_"
+        "per_worker_per_round\n");
   for (const std::string& comp : {std::string("none"), "powersgd:" + std::to_string(rank)}) {
-    std::map<std::string, std::string> kv = {{"algorithm", "sgd"}, {"agents", std::to_string(n)},
-                                             {"compressor", comp}, {"lr", "0.1"}, {"batch-size", "32"}};
+    std::map<std::string, std::string> kv = {{"algorithm", "sgd"},
+                                             {"agents", std::to_string(n)},
+                                             {"compressor", comp},
+                                             {"lr", "0.1"},
+                                             {"batch-size", "32"}};
     Config cfg = Config::from_map(train_options(), kv);
     RunContext ctx{comm, *obj, data, pl, 1, Reduction::kAllreduce, std::vector<double>(n, 1.0 / n)};
     comm.traffic().restore({}, 0, 0);
@@ -216,12 +234,13 @@ void bench_powersgd(Communicator& comm, std::int64_t rounds, int rank) {
     const double up = static_cast<double>(uplink_bytes(comm)) / n / static_cast<double>(rounds);
     double ratio = 1.0;
     if (comp != "none") {
-      PowerSgdUplink p(comm, Reduction::kAllreduce, pl, obj->layout(), rank, WirePrecision::kFloat64, 1);
+      PowerSgdUplink p(comm, Reduction::kAllreduce, pl, obj->layout(), rank,
+                       WirePrecision::kFloat64, 1);
       ratio = p.compression_ratio();
     }
     if (comm.is_root()) {
-      std::printf("%s,%lld,%.5f,%.5f,%.4e,%.2f,%.0f\n", comp.c_str(), static_cast<long long>(rounds), l0, l1,
-                  per_step, ratio, up);
+      std::printf("%s,%lld,%.5f,%.5f,%.4e,%.2f,%.0f\n", comp.c_str(),
+                  static_cast<long long>(rounds), l0, l1, per_step, ratio, up);
     }
   }
 }
@@ -230,6 +249,54 @@ void bench_powersgd(Communicator& comm, std::int64_t rounds, int rank) {
 double median(std::vector<double>& v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+/// `agg-phases [reps] [d]`: the phases of one Top-1% aggregation timed apart (median of reps,
+/// slowest rank), with one plain read pass over v (sum of |v_i|) as the memory-bandwidth floor of
+/// any selection, and the dense MPI_Allreduce of d doubles as the ceiling.
+void bench_agg_phases(Communicator& comm, int reps, Index d) {
+  Vector v(d);
+  RandomStream s(3, static_cast<std::uint64_t>(comm.rank()), 0, Purpose::kUser);
+  for (Index i = 0; i < d; ++i) v[i] = s.normal();
+  auto codec = make_compressor("topk:0.01", d, WirePrecision::kFloat64, "compressor");
+  std::vector<std::uint8_t> msg;
+  GatheredBytes g;
+  Vector est = Vector::Zero(d), dense = v;
+  std::vector<double> tr, te, tg, tz, td, ta;
+  double sink = 0;
+  for (int r = 0; r < reps; ++r) {
+    comm.barrier();
+    double t0 = now();
+    sink += v.cwiseAbs().sum();
+    tr.push_back(comm.allreduce_max(now() - t0));
+    comm.barrier();
+    t0 = now();
+    msg.clear();
+    codec->encode(v, CompressKey{}, msg);
+    te.push_back(comm.allreduce_max(now() - t0));
+    comm.barrier();
+    t0 = now();
+    comm.allgatherv(std::span<const std::uint8_t>(msg), g);
+    tg.push_back(comm.allreduce_max(now() - t0));
+    comm.barrier();
+    t0 = now();
+    est.setZero(d);
+    tz.push_back(comm.allreduce_max(now() - t0));
+    comm.barrier();
+    t0 = now();
+    for (int q = 0; q < comm.size(); ++q) codec->decode_add(g.from(q), CompressKey{}, 1.0, est);
+    td.push_back(comm.allreduce_max(now() - t0));
+    comm.barrier();
+    t0 = now();
+    MPI_Allreduce(MPI_IN_PLACE, dense.data(), static_cast<int>(d), MPI_DOUBLE, MPI_SUM,
+                  MPI_COMM_WORLD);
+    ta.push_back(comm.allreduce_max(now() - t0));
+  }
+  if (comm.is_root()) {
+    std::printf("d,read_pass,encode,allgatherv,set_zero,decode,raw_allreduce,sink\n");
+    std::printf("%lld,%.3e,%.3e,%.3e,%.3e,%.3e,%.3e,%g\n", static_cast<long long>(d), median(tr),
+                median(te), median(tg), median(tz), median(td), median(ta), sink);
+  }
 }
 
 void bench_step(Communicator& comm, const std::string& problem, std::int64_t steps, Index batch,
@@ -324,13 +391,16 @@ int main(int argc, char** argv) {
                argc > 4 ? argv[4] : "", argc > 5 ? argv[5] : "0.2");
     } else if (mode == "agg") {
       bench_agg(comm, argc > 2 ? std::stoi(argv[2]) : 7);
+    } else if (mode == "agg-phases") {
+      bench_agg_phases(comm, argc > 2 ? std::stoi(argv[2]) : 9,
+                       argc > 3 ? static_cast<Index>(std::stoll(argv[3])) : 10000000);
     } else if (mode == "powersgd") {
       bench_powersgd(comm, argc > 2 ? std::stoll(argv[2]) : 300, argc > 3 ? std::stoi(argv[3]) : 4);
     } else if (mode == "step" && argc > 2) {
       bench_step(comm, argv[2], argc > 3 ? std::stoll(argv[3]) : 20,
                  argc > 4 ? std::stoll(argv[4]) : 32, argc > 5 ? argv[5] : "");
     } else if (comm.is_root()) {
-      std::fprintf(stderr, "usage: bench_compress ef|agg|powersgd|step [args]\n");
+      std::fprintf(stderr, "usage: bench_compress ef|agg|agg-phases|powersgd|step [args]\n");
     }
   }
   MPI_Finalize();

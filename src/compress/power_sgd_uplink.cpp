@@ -1,5 +1,7 @@
 #include "distopt/compress/power_sgd_uplink.hpp"
 
+#include <algorithm>
+
 #include "distopt/core/error.hpp"
 #include "distopt/core/random.hpp"
 
@@ -48,14 +50,22 @@ double PowerSgdUplink::compression_ratio() const {
 void PowerSgdUplink::begin(Index dim) {
   if (dim != layout_.size()) throw Error("PowerSgdUplink: vector size differs from the layout");
   ++step_;
-  pending_.clear();
+  submitted_.clear();
 }
 
 void PowerSgdUplink::submit(Index agent, const Eigen::Ref<const Vector>& v, double weight) {
   if (v.size() != layout_.size()) throw Error("PowerSgdUplink::submit: dimension mismatch");
   auto& e = memory_[agent];
   if (e.size() == 0) e.setZero(v.size());
-  pending_[agent] = weight * v + e;
+  // M_a = w·v + e_a, into storage kept across steps (no allocation per step).
+  Vector& M = pending_[agent];
+  M.resize(v.size());
+  M.noalias() = weight * v + e;
+  if (submitted_.empty() || submitted_.back() < agent) {
+    submitted_.push_back(agent);
+  } else if (std::find(submitted_.begin(), submitted_.end(), agent) == submitted_.end()) {
+    submitted_.insert(std::upper_bound(submitted_.begin(), submitted_.end(), agent), agent);
+  }
   const auto bytes = static_cast<std::uint64_t>(values_per_agent()) * value_bytes(precision_);
   comm_.traffic().add_up(agent, bytes, 2);
 }
@@ -85,7 +95,8 @@ void PowerSgdUplink::finish(Vector& estimate) {
   const Index d = layout_.size();
   // First sum: P_a = M_a Q per block, and the uncompressed coordinates.
   sum_p_.reset(values_p_);
-  for (auto& [agent, M] : pending_) {
+  for (const Index agent : submitted_) {
+    const Vector& M = pending_.at(agent);
     payload_.resize(values_p_);
     Index off = 0;
     for (const auto& b : blocks_) {
@@ -101,7 +112,8 @@ void PowerSgdUplink::finish(Vector& estimate) {
     sum_p_.add(agent, payload_, 1.0);
   }
   sum_p_.finish(p_sum_);
-  estimate.setZero(d);
+  // Every coordinate is written below (the blocks tile the layout): no zeroing pass.
+  estimate.resize(d);
   Index off = 0;
   for (const auto& b : blocks_) {
     orthonormalise(Eigen::Map<RowMatrix>(p_sum_.data() + off, b.n, b.r));
@@ -113,7 +125,8 @@ void PowerSgdUplink::finish(Vector& estimate) {
   }
   // Second sum: Q_a = M_aᵀ P per block; each agent's residual becomes its memory.
   sum_q_.reset(values_q_);
-  for (auto& [agent, M] : pending_) {
+  for (const Index agent : submitted_) {
+    const Vector& M = pending_.at(agent);
     payload_.resize(values_q_);
     Index po = 0, qo = 0;
     for (const auto& b : blocks_) {
@@ -124,8 +137,11 @@ void PowerSgdUplink::finish(Vector& estimate) {
       qo += b.m * b.r;
     }
     round_all(payload_, precision_);
+    // e_a is zero outside the compressed blocks (set when created, kept so here); inside them it
+    // is overwritten, so no zeroing pass over d.
     Vector& e = memory_[agent];
-    e.setZero(d);
+    if (e.size() != d) e.setZero(d);
+    for (const auto& [o, n] : dense_) e.segment(o, n).setZero();
     po = 0;
     qo = 0;
     for (const auto& b : blocks_) {
@@ -148,7 +164,7 @@ void PowerSgdUplink::finish(Vector& estimate) {
     po += b.n * b.r;
     qo += b.m * b.r;
   }
-  pending_.clear();
+  submitted_.clear();
 }
 
 void PowerSgdUplink::save(StateArchive& out, const std::string& prefix) const {

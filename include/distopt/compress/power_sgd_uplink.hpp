@@ -16,6 +16,7 @@
 // wire precision, in two messages; the factors are rounded to the wire precision before summing.
 // Agents that do not submit in a round keep their memory (partial participation).
 #include <map>
+#include <vector>
 
 #include "distopt/comm/agent_sum.hpp"
 #include "distopt/comm/placement.hpp"
@@ -33,7 +34,8 @@ class PowerSgdUplink : public Uplink {
   /// draws the first Q from `seed`. ConfigError("compressor") if rank < 1 or no block of the
   /// layout gains from rank r (r(n+m) < nm).
   PowerSgdUplink(Communicator& comm, Reduction reduction, const Placement& placement,
-                 const ParameterLayout& layout, Index rank, WirePrecision precision, std::uint64_t seed);
+                 const ParameterLayout& layout, Index rank, WirePrecision precision,
+                 std::uint64_t seed);
   std::string name() const override { return "powersgd:" + std::to_string(rank_); }
   void begin(Index dim) override;
   void submit(Index agent, const Eigen::Ref<const Vector>& v, double weight) override;
@@ -50,19 +52,20 @@ class PowerSgdUplink : public Uplink {
   struct Block {
     std::size_t index;  // in the layout
     Index offset, n, m, r;
-    RowMatrix q;        // m×r warm-started query (replicated)
+    RowMatrix q;  // m×r warm-started query (replicated)
   };
   Communicator& comm_;
   Placement placement_;
   ParameterLayout layout_;
   Index rank_;
   WirePrecision precision_;
-  std::vector<Block> blocks_;            // compressed blocks
+  std::vector<Block> blocks_;                   // compressed blocks
   std::vector<std::pair<Index, Index>> dense_;  // uncompressed ranges (offset, size)
-  Index values_p_ = 0, values_q_ = 0;    // per agent: first message (P factors + dense), second (Q)
+  Index values_p_ = 0, values_q_ = 0;  // per agent: first message (P factors + dense), second (Q)
   AgentSum sum_p_, sum_q_;
-  std::map<Index, Vector> memory_;       // e_a of local agents (zero outside compressed blocks)
-  std::map<Index, Vector> pending_;      // M_a of this round's local submitters
+  std::map<Index, Vector> memory_;   // e_a of local agents (zero outside compressed blocks)
+  std::map<Index, Vector> pending_;  // M_a of local agents (storage kept across rounds)
+  std::vector<Index> submitted_;     // this round's local submitters, increasing
   Vector payload_, p_sum_, q_sum_;
   std::uint64_t step_ = 0;
 };

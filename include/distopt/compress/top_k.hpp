@@ -31,6 +31,13 @@ class TopK : public Compressor {
   Index k_;
   std::size_t index_bytes_;
   std::vector<std::pair<double, std::uint64_t>> cand_;  // scratch: (magnitude, index) candidates
+  // Scratch of the prefiltered path (kept across calls, so a step allocates nothing): the sample,
+  // the candidates' indices and signed values in index order, and their magnitudes.
+  std::vector<double> sample_, cval_, cmag_;
+  std::vector<std::uint64_t> cidx_;
+  std::vector<std::size_t> hist_;  // radix-select histogram
+  /// The prefiltered selection (see encode); false when the sample was unlucky.
+  bool encode_filtered(const Eigen::Ref<const Vector>& v, std::vector<std::uint8_t>& out);
 };
 
 }  // namespace distopt
