@@ -26,6 +26,7 @@ void SparseAgentSum::pack(std::span<const std::uint32_t> index, std::span<const 
   std::uint8_t* p = packed_.data() + off;
   std::memcpy(p, &nnz, sizeof nnz);
   p += sizeof nnz;
+  if (nnz == 0) return;  // an empty span's data() may be null, which memcpy must not see
   std::memcpy(p, index.data(), index.size_bytes());
   p += index.size_bytes();
   std::memcpy(p, value.data(), value.size_bytes());

@@ -56,6 +56,7 @@ std::string StateArchive::agent_key(Index agent, const std::string& name) {
 namespace {
 template <class T>
 void append_raw(std::vector<std::uint8_t>& out, const T* p, std::size_t n) {
+  if (n == 0) return;  // p may be null (an empty vector's data()): memcpy must not see it
   const auto off = out.size();
   out.resize(off + n * sizeof(T));
   std::memcpy(out.data() + off, p, n * sizeof(T));
