@@ -90,9 +90,9 @@ void read_map(std::span<const std::uint8_t>& in, std::map<std::string, std::vect
     std::string k(reinterpret_cast<const char*>(in.data()), kl);
     in = in.subspan(kl);
     const auto vl = read_raw<std::uint64_t>(in);
-    if (in.size() < vl * sizeof(T)) throw Error("StateArchive: truncated buffer");
+    if (vl > in.size() / sizeof(T)) throw Error("StateArchive: truncated buffer");  // no overflow
     std::vector<T> v(vl);
-    std::memcpy(v.data(), in.data(), vl * sizeof(T));
+    if (vl > 0) std::memcpy(v.data(), in.data(), vl * sizeof(T));  // an empty v's data() may be null
     in = in.subspan(vl * sizeof(T));
     m.emplace(std::move(k), std::move(v));
   }
