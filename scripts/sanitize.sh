@@ -11,9 +11,9 @@
 # (those check packaging, scripts and the fuzzers' own sanitized build, not more of our code),
 # and the bad-input table at 1 rank only: at 2 and 4 ranks it runs the same error paths, whose
 # agreement across ranks the main suite checks, and would add about 5 minutes to CI. cli_guards
-# is left out too: in one of its runs LeakSanitizer's own tracer crashes at exit ("Tracer caught
-# signal 11", every time, cause not found yet; docs/reliability.md), which is no finding about
-# distopt's code but would fail the suite.
+# is left out too: it runs `distopt info` without mpirun, and in an Open MPI singleton process
+# LeakSanitizer's own tracer crashes at exit ("Tracer caught signal 11", docs/reliability.md),
+# which is no finding about distopt's code but would fail the suite.
 #
 # Every sanitizer report goes to a file under $SANITIZE_BUILD_DIR/reports/ (log_path), so a report
 # from a process whose non-zero exit a test expects (a bad-input case, an aborted rank) is not
