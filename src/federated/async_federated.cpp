@@ -6,6 +6,7 @@
 #include "distopt/comm/agent_sum.hpp"
 #include "distopt/core/error.hpp"
 #include "distopt/data/local_data.hpp"
+#include "distopt/federated/round_clock.hpp"
 #include "distopt/model/objective.hpp"
 
 namespace distopt {
@@ -21,7 +22,6 @@ AsyncFederatedOptions validated(AsyncFederatedOptions o) {
 
 void AsyncFederatedOptions::validate() const {
   federated.validate();
-  speed.validate();
   if (federated.uplink.compressor != "none") {
     throw ConfigError("compressor",
                       "the asynchronous federated methods send dense updates: only "
@@ -47,7 +47,7 @@ void AsyncFederatedOptions::validate() const {
     if (cost.grad_cost > 0) {
       throw ConfigError("grad-cost", "has a meaning only with --clock wall");
     }
-  } else if (speed.kind != ClientSpeedOptions::Kind::kConstant || speed.value != 1.0) {
+  } else if (federated.speed.kind != ClientSpeedOptions::Kind::kConstant || federated.speed.value != 1.0) {
     throw ConfigError("client-speed",
                       "with --clock wall the clients run at their real speed: use --slow-rank "
                       "(and --grad-cost) instead of simulated speeds");
@@ -66,7 +66,7 @@ AsyncFederated::AsyncFederated(RunContext& ctx, std::string name, AsyncFederated
   if (static_cast<Index>(ctx.agent_weights.size()) != n) {
     throw Error("AsyncFederated: agent_weights must hold one weight per client");
   }
-  speeds_ = client_speeds(opt_.speed, n, ctx.seed);
+  speeds_ = client_speeds(opt_.federated.speed, n, ctx.seed);
   if (wall()) {
     if (opt_.cost.slow_rank >= 0 && ctx.comm.size() < 2) {
       throw ConfigError("slow-rank",
@@ -87,20 +87,8 @@ void AsyncFederated::initialize(const Vector& x0) {
   y_.resize(d);
   delta_.resize(d);
   server_opt_.initialize(d);
-  // K_i of every client: its owner knows its rows; one allreduce of small integers (exact).
-  std::vector<double> steps(static_cast<std::size_t>(n), 0.0);
-  const Index first = ctx_.placement.local_first();
   const Index local = ctx_.placement.local_count();
-  for (Index a = first; a < first + local; ++a) {
-    steps[static_cast<std::size_t>(a)] =
-        static_cast<double>(solver_.steps_for(ctx_.data.shard(a).rows()));
-  }
-  ctx_.comm.allreduce_sum(steps);
-  compute_time_.resize(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) {
-    const auto k = static_cast<std::size_t>(i);
-    compute_time_[k] = std::max(steps[k], 1.0) / speeds_[k];
-  }
+  compute_time_ = client_compute_times(ctx_, solver_, speeds_);
   queue_.clear();
   t_now_ = 0;
   version_ = 0;

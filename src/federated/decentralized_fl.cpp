@@ -30,6 +30,7 @@ void DecentralizedFLOptions::validate() const {
   check::in_range("lr-decay", lr_decay, 0.0, 1.0, /*lo_open=*/true);
   check::at_least("gossip-steps", gossip_steps, 1);
   check::nonnegative("sam-rho", sam_rho);
+  speed.validate();
 }
 
 DecentralizedFL::DecentralizedFL(RunContext& ctx, DecentralizedFLOptions options,
@@ -69,6 +70,7 @@ void DecentralizedFL::initialize(const Vector& x0) {
   rounds_ = 0;
   lr_now_ = local_lr(1);
   mixer_.restore_steps(0);
+  clock_.initialize(ctx_, solver_, options_.speed);
   mean_ = x0;  // every client starts at x0
 }
 
@@ -104,6 +106,7 @@ void DecentralizedFL::step(std::int64_t round) {
   }
   for (std::int64_t q = 0; q < options_.gossip_steps; ++q) mixer_.mix(X_);
   ++rounds_;
+  clock_.advance_all();
   mean_.reset();
 }
 
@@ -149,6 +152,7 @@ void DecentralizedFL::extra_metrics(MetricRow& row) {
   ctx_.comm.allreduce_sum(std::span<std::uint64_t>(&events, 1));
   row.set("comm_events", static_cast<double>(events));
   row.set("lr_local", lr_now_);
+  row.set("virtual_time", clock_.now());
 }
 
 void DecentralizedFL::save(StateArchive& out) const {
@@ -181,6 +185,8 @@ void DecentralizedFL::load(const StateArchive& in) {
   // Edge activations follow from the rounds: Q steps per round.
   mixer_.restore_steps(static_cast<std::uint64_t>(rounds_ * options_.gossip_steps));
   lr_now_ = local_lr(rounds_ > 0 ? rounds_ : 1);
+  clock_.reset();  // replayed, so that the sum has the uninterrupted run's bits
+  for (std::int64_t t = 0; t < rounds_; ++t) clock_.advance_all();
   mean_.reset();
 }
 

@@ -18,6 +18,7 @@ void FederatedOptions::validate() const {
   check::in_range("lr-decay", lr_decay, 0.0, 1.0, /*lo_open=*/true);
   uplink.validate();
   downlink.validate();
+  speed.validate();
 }
 
 ClientSampler make_client_sampler(const FederatedOptions& options, Index n_clients,

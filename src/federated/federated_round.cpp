@@ -52,6 +52,7 @@ void FederatedRound::initialize(const Vector& x0) {
   drift_.clear();
   bytes_up_round_ = bytes_down_round_ = 0;
   lr_now_ = local_lr(1);
+  clock_.initialize(ctx_, solver_, options_.speed);
   if (downlink_) downlink_->initialize(x0);
   initialize_method(d);
 }
@@ -71,6 +72,7 @@ void FederatedRound::step(std::int64_t round) {
   const double lr = local_lr(round);
   lr_now_ = lr;
   active_ = sampler_.sample(round);
+  clock_.advance(active_);
 
   // P_S in client order: the same sum on every rank.
   double mass = 0;
@@ -145,6 +147,7 @@ void FederatedRound::extra_metrics(MetricRow& row) {
   row.set("bytes_up_round", v[1]);
   row.set("bytes_down_round", v[2]);
   row.set("lr_local", lr_now_);
+  row.set("virtual_time", clock_.now());
 }
 
 void FederatedRound::save(StateArchive& out) const {
@@ -175,7 +178,13 @@ void FederatedRound::load(const StateArchive& in) {
     const auto key = StateArchive::agent_key(first + static_cast<Index>(i), "grad_evals");
     grad_evals_[i] = in.has(key) ? in.get_count(key) : 0;
   }
-  if (in.has("trainer/round")) lr_now_ = local_lr(static_cast<std::int64_t>(in.get_count("trainer/round")));
+  if (in.has("trainer/round")) {
+    const auto rounds = static_cast<std::int64_t>(in.get_count("trainer/round"));
+    lr_now_ = local_lr(rounds);
+    // The samples are keyed by the round: replaying them gives the clock the bits it had.
+    clock_.reset();
+    for (std::int64_t t = 1; t <= rounds; ++t) clock_.advance(sampler_.sample(t));
+  }
   load_method(in);
 }
 

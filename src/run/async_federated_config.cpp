@@ -6,9 +6,6 @@
 namespace distopt {
 
 void add_async_federated_options(po::options_description& d) {
-  add_option(d, "client-speed", "constant",
-             "fedbuff/fedfix: client speeds in local steps per unit of simulated time: "
-             "constant[:V] | exponential:MEAN | lognormal:MU,SIGMA | file:PATH");
   add_option(d, "buffer-size", "10", "fedbuff: arrivals K buffered per server update");
   add_option(d, "concurrency", "0", "fedbuff: clients in flight (0: all clients)");
   add_option(d, "staleness", "sqrt",
@@ -28,7 +25,6 @@ void add_async_federated_options(po::options_description& d) {
 AsyncFederatedOptions async_federated_options_from(const Config& c) {
   AsyncFederatedOptions o;
   o.federated = federated_options_from(c);
-  o.speed = ClientSpeedOptions::parse(c.get("client-speed"));
   o.clock = c.get_choice("clock", {"virtual", "wall"}) == "wall" ? AsyncClock::kWall
                                                                  : AsyncClock::kVirtual;
   o.cost = gradient_cost_options_from(c);  // --grad-cost, --slow-rank (wall clock only)

@@ -17,6 +17,7 @@ DecentralizedFLOptions decentralized_fl_options_from(const Config& c,
   o.lr_decay = c.get_in("lr-decay", 0.0, 1.0, /*lo_open=*/true);
   o.graph = c.get("graph");
   o.gossip_steps = c.get_int_at_least("gossip-steps", 1);
+  o.speed = ClientSpeedOptions::parse(c.get("client-speed"));
   if (local == DecentralizedLocalStep::kSam) o.sam_rho = c.get_nonnegative("sam-rho");
   o.validate();
   return o;

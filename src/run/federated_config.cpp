@@ -43,6 +43,10 @@ void add_federated_options(po::options_description& d) {
   add_option(d, "weight-decay", "0",
              "federated: PyTorch SGD weight decay, w*y added to each local step (not to the loss; "
              "FL-Simulator's default 1e-3)");
+  add_option(d, "client-speed", "constant",
+             "federated: client speeds in local steps per unit of simulated time: constant[:V] | "
+             "exponential:MEAN | lognormal:MU,SIGMA | file:PATH (metric virtual_time; fedbuff and "
+             "fedfix schedule arrivals by it)");
   add_option(d, "local-steps", "10", "federated: local minibatch steps K per round");
   add_option(d, "local-epochs", "0",
              "federated: local passes over the client's shard instead of --local-steps (0: off)");
@@ -115,6 +119,7 @@ FederatedOptions federated_options_from(const Config& c) {
   o.lr_decay = c.get_in("lr-decay", 0.0, 1.0, /*lo_open=*/true);
   o.uplink = uplink_options_from(c);
   o.downlink = downlink_options_from(c);
+  o.speed = ClientSpeedOptions::parse(c.get("client-speed"));
   return o;
 }
 

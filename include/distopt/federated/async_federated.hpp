@@ -72,11 +72,10 @@ enum class AsyncClock {
 /// The options every asynchronous federated method shares.
 struct AsyncFederatedOptions {
   /// The local schedule (--local-steps, --local-epochs, --batch-size), --lr, --lr-decay (per
-  /// server version) and the server optimiser. Client sampling and compression options are not
+  /// server version), the server optimiser and the client speeds (federated.speed,
+  /// --client-speed: the schedule of arrivals). Client sampling and compression options are not
   /// used: the methods' own options say which clients run, and updates go up dense.
   FederatedOptions federated{};
-  /// --client-speed: the clients' speeds (default constant 1).
-  ClientSpeedOptions speed{};
   /// --clock: virtual (default) or wall.
   AsyncClock clock = AsyncClock::kVirtual;
   /// --grad-cost, --slow-rank: the simulated cost of a local step (wall clock only).
@@ -84,7 +83,7 @@ struct AsyncFederatedOptions {
   /// --time T > 0: the run ends after the first server update at or past T on the method's
   /// clock (units of simulated time, or seconds of the server's wall clock); default none.
   std::optional<double> time_budget;
-  /// federated.validate(), speed.validate(), cost.validate(); ConfigError("compressor" |
+  /// federated.validate() (speeds included), cost.validate(); ConfigError("compressor" |
   /// "compressor-down", ...) for a compressed link; with the virtual clock
   /// ConfigError("slow-rank" | "grad-cost", ...) when set (simulated time has --client-speed);
   /// with the wall clock ConfigError("client-speed", ...) unless it is the default constant 1

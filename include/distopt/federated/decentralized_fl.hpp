@@ -30,7 +30,7 @@
 // Metrics (extra_metrics): consensus = (1/n) Σ ‖x_i − x̄‖², client_drift = (1/n) Σ ‖y_{i,K} −
 // x_i^t‖² of the last round, bytes_per_edge_round = Q · d · 8 (the logical bytes one directed edge
 // carries per round: every gossip step sends the d float64 values of a model each way), comm_events
-// (edge activations), lr_local. Checkpoints hold every client's model and gradient count and the
+// (edge activations), lr_local, virtual_time (round_clock.hpp). Checkpoints hold every client's model and gradient count and the
 // round count; minibatches are keyed by (seed, client, round), so resume continues bit for bit.
 #include <cstdint>
 #include <map>
@@ -41,6 +41,7 @@
 #include "distopt/comm/neighbor_exchange.hpp"
 #include "distopt/data/dataset.hpp"
 #include "distopt/federated/local_solver.hpp"
+#include "distopt/federated/round_clock.hpp"
 #include "distopt/method/algorithm.hpp"
 #include "distopt/topology/gossip_mixer.hpp"
 
@@ -63,8 +64,11 @@ struct DecentralizedFLOptions {
   std::int64_t gossip_steps = 1;
   /// --sam-rho: SAM perturbation radius ρ >= 0 of dfedsam (default 0.01; ignored by dfedavg).
   double sam_rho = 0.01;
+  /// --client-speed: the clients' speeds; every client trains every round, so a round lasts
+  /// max_i τ_i of simulated time (metric virtual_time, round_clock.hpp; default constant 1).
+  ClientSpeedOptions speed{};
   /// Throws ConfigError naming the option ("local-steps", "local-epochs", "batch-size", "lr",
-  /// "lr-decay", "gossip-steps", "sam-rho"). The graph is checked when it is built ("graph").
+  /// "lr-decay", "gossip-steps", "sam-rho", "client-speed"). The graph is checked when it is built ("graph").
   void validate() const;
 };
 
@@ -108,6 +112,7 @@ class DecentralizedFL : public Algorithm {
   NeighborExchange channel_;
   GossipMixer mixer_;
   LocalSolver solver_;
+  RoundClock clock_;
   std::vector<Dataset> rows_;              // each local client's rows, in its own storage
   std::vector<std::uint64_t> grad_evals_;  // per local client
   RowMatrix X_;                            // local clients' models

@@ -8,6 +8,7 @@
 #include "distopt/compress/link_options.hpp"
 #include "distopt/core/types.hpp"
 #include "distopt/federated/client_sampler.hpp"
+#include "distopt/federated/client_speed.hpp"
 #include "distopt/federated/local_solver.hpp"
 #include "distopt/federated/server_optimizer.hpp"
 
@@ -39,10 +40,14 @@ struct FederatedOptions {
   UplinkOptions uplink{};
   /// --compressor-down, --wire-precision: the model downlink (EF21-P when compressed).
   DownlinkOptions downlink{};
+  /// --client-speed: the clients' speeds s_i in local steps per unit of simulated time (default
+  /// constant 1). The synchronous round reports its simulated duration max_{i∈S_t} τ_i in the
+  /// metric virtual_time (round_clock.hpp); FedBuff and FedFix schedule their arrivals by it.
+  ClientSpeedOptions speed{};
 
   /// Throws ConfigError naming the option (local-steps, local-epochs, batch-size, clip-norm,
   /// weight-decay, clients-per-round, participation, sampling, lr-global, server-*, lr, lr-decay,
-  /// econtrol-eta, feedback) when a value is out of range or clients_per_round and participation
+  /// econtrol-eta, feedback, client-speed) when a value is out of range or clients_per_round and participation
   /// are both set. What needs the number of clients (clients_per_round <= N) and the model
   /// (compressor parameters) is checked when the method is built.
   void validate() const;

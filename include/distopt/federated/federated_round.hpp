@@ -13,7 +13,8 @@
 // The local step size decays per round: η_l(t) = lr · lr_decay^{t−1} (FederatedOptions).
 // Metrics (extra_metrics, about the last round): client_drift = mean_{i∈S} ‖y_i − x^t‖²,
 // bytes_up_round / bytes_down_round (logical bytes of that round, all clients), active_clients,
-// lr_local. Logical downlink: the model to every active client (plus what a method adds, e.g.
+// lr_local, and virtual_time, the simulated time after the round (round_clock.hpp: each round lasts
+// as long as its slowest active client's local run under --client-speed). Logical downlink: the model to every active client (plus what a method adds, e.g.
 // SCAFFOLD's c), 8 bytes per value.
 //
 // Downlink compression (--compressor-down, compress/downlink.hpp): EF21-P primal error feedback.
@@ -27,7 +28,7 @@
 // Checkpoints hold x, w (when the downlink is compressed), the server optimiser, the uplink's
 // state, every client's state and gradient count, and the method's server state; the client
 // sampling and minibatches are keyed by the round, so nothing else is needed for a resumed run to
-// continue bit for bit.
+// continue bit for bit (the simulated time is recomputed by replaying the rounds' samples).
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,6 +39,7 @@
 #include "distopt/federated/client_sampler.hpp"
 #include "distopt/federated/federated_options.hpp"
 #include "distopt/federated/local_solver.hpp"
+#include "distopt/federated/round_clock.hpp"
 #include "distopt/federated/server_optimizer.hpp"
 #include "distopt/method/algorithm.hpp"
 
@@ -117,6 +119,7 @@ class FederatedRound : public Algorithm {
   LocalSolver solver_;
   ClientSampler sampler_;
   ServerOptimizer server_opt_;
+  RoundClock clock_;
   std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<Downlink> downlink_;  // nullptr: the model goes down dense to the active clients
   std::vector<std::uint64_t> grad_evals_;  // per local client
